@@ -1,0 +1,619 @@
+//! Authentication factors: how a member proved who they are.
+//!
+//! Tessera does not verify factors (the host application did); it records which ones were used,
+//! checks that each one is coherent (the delivery method fits the type, the detail object fits
+//! the delivery method), and reasons about them (MFA, freshness; see [`crate::assurance`]).
+//!
+//! The serialized shape is Stytch's `AuthenticationFactor`: `type`, `delivery_method`, the three
+//! timestamps, and at most one detail object under its own key (`email_factor`, ...).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{email::EmailAddress, error::Error};
+
+/// What kind of proof a factor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorType {
+    MagicLink,
+    EmailOtp,
+    Otp,
+    Oauth,
+    Sso,
+    Password,
+    Totp,
+    RecoveryCodes,
+    TrustedAuthToken,
+    Impersonated,
+    Imported,
+    Webauthn,
+}
+
+/// The two kinds whose combination makes a session multi-factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactorKind {
+    /// Something known, emailed or federated: the usual first factor.
+    Primary,
+    /// Something possessed: a phone, an authenticator, recovery codes, a security key.
+    Possession,
+}
+
+impl FactorType {
+    pub fn kind(self) -> FactorKind {
+        match self {
+            Self::Otp | Self::Totp | Self::RecoveryCodes | Self::Webauthn => FactorKind::Possession,
+            Self::MagicLink
+            | Self::EmailOtp
+            | Self::Oauth
+            | Self::Sso
+            | Self::Password
+            | Self::TrustedAuthToken
+            | Self::Impersonated
+            | Self::Imported => FactorKind::Primary,
+        }
+    }
+
+    /// The delivery methods that can carry this type of factor.
+    pub fn allowed_delivery_methods(self) -> &'static [DeliveryMethod] {
+        use DeliveryMethod as D;
+        match self {
+            Self::MagicLink | Self::EmailOtp => &[D::Email],
+            Self::Otp => &[D::Sms, D::Whatsapp],
+            Self::Oauth => &[
+                D::OauthGoogle,
+                D::OauthMicrosoft,
+                D::OauthGithub,
+                D::OauthHubspot,
+                D::OauthSlack,
+                D::OauthExchangeGoogle,
+                D::OauthExchangeGithub,
+                D::OauthExchangeHubspot,
+                D::OauthExchangeSlack,
+                D::OauthAccessTokenExchange,
+            ],
+            Self::Sso => &[D::SsoSaml, D::SsoOidc],
+            Self::Password => &[D::Knowledge],
+            Self::Totp => &[D::AuthenticatorApp],
+            Self::RecoveryCodes => &[D::RecoveryCode],
+            Self::TrustedAuthToken => &[D::TrustedTokenExchange],
+            Self::Impersonated => &[D::Impersonation],
+            Self::Imported => &[D::ImportedAuth0],
+            Self::Webauthn => &[D::WebauthnRegistration],
+        }
+    }
+}
+
+/// How a factor reached the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMethod {
+    Email,
+    Sms,
+    Whatsapp,
+    OauthGoogle,
+    OauthMicrosoft,
+    OauthGithub,
+    OauthHubspot,
+    OauthSlack,
+    OauthExchangeGoogle,
+    OauthExchangeGithub,
+    OauthExchangeHubspot,
+    OauthExchangeSlack,
+    OauthAccessTokenExchange,
+    SsoSaml,
+    SsoOidc,
+    Knowledge,
+    AuthenticatorApp,
+    RecoveryCode,
+    TrustedTokenExchange,
+    Impersonation,
+    ImportedAuth0,
+    WebauthnRegistration,
+}
+
+/// The detail object of a factor, serialized under its Stytch key (`email_factor`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorDetail {
+    EmailFactor(EmailFactor),
+    PhoneNumberFactor(PhoneNumberFactor),
+    GoogleOauthFactor(OauthFactor),
+    MicrosoftOauthFactor(OauthFactor),
+    GithubOauthFactor(OauthFactor),
+    HubspotOauthFactor(OauthFactor),
+    SlackOauthFactor(OauthFactor),
+    GoogleOauthExchangeFactor(OauthExchangeFactor),
+    GithubOauthExchangeFactor(OauthExchangeFactor),
+    HubspotOauthExchangeFactor(OauthExchangeFactor),
+    SlackOauthExchangeFactor(OauthExchangeFactor),
+    OauthAccessTokenExchangeFactor(OauthAccessTokenExchangeFactor),
+    SamlSsoFactor(SsoFactor),
+    OidcSsoFactor(SsoFactor),
+    AuthenticatorAppFactor(AuthenticatorAppFactor),
+    RecoveryCodeFactor(RecoveryCodeFactor),
+    TrustedAuthTokenFactor(TrustedAuthTokenFactor),
+    ImpersonatedFactor(ImpersonatedFactor),
+    WebauthnFactor(WebauthnFactor),
+}
+
+impl FactorDetail {
+    /// The serialized key of this detail, for error messages.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::EmailFactor(_) => "email_factor",
+            Self::PhoneNumberFactor(_) => "phone_number_factor",
+            Self::GoogleOauthFactor(_) => "google_oauth_factor",
+            Self::MicrosoftOauthFactor(_) => "microsoft_oauth_factor",
+            Self::GithubOauthFactor(_) => "github_oauth_factor",
+            Self::HubspotOauthFactor(_) => "hubspot_oauth_factor",
+            Self::SlackOauthFactor(_) => "slack_oauth_factor",
+            Self::GoogleOauthExchangeFactor(_) => "google_oauth_exchange_factor",
+            Self::GithubOauthExchangeFactor(_) => "github_oauth_exchange_factor",
+            Self::HubspotOauthExchangeFactor(_) => "hubspot_oauth_exchange_factor",
+            Self::SlackOauthExchangeFactor(_) => "slack_oauth_exchange_factor",
+            Self::OauthAccessTokenExchangeFactor(_) => "oauth_access_token_exchange_factor",
+            Self::SamlSsoFactor(_) => "saml_sso_factor",
+            Self::OidcSsoFactor(_) => "oidc_sso_factor",
+            Self::AuthenticatorAppFactor(_) => "authenticator_app_factor",
+            Self::RecoveryCodeFactor(_) => "recovery_code_factor",
+            Self::TrustedAuthTokenFactor(_) => "trusted_auth_token_factor",
+            Self::ImpersonatedFactor(_) => "impersonated_factor",
+            Self::WebauthnFactor(_) => "webauthn_factor",
+        }
+    }
+
+    /// Whether this detail describes a factor delivered by `method`.
+    pub fn fits(&self, method: DeliveryMethod) -> bool {
+        use DeliveryMethod as D;
+        matches!(
+            (self, method),
+            (Self::EmailFactor(_), D::Email)
+                | (Self::PhoneNumberFactor(_), D::Sms | D::Whatsapp)
+                | (Self::GoogleOauthFactor(_), D::OauthGoogle)
+                | (Self::MicrosoftOauthFactor(_), D::OauthMicrosoft)
+                | (Self::GithubOauthFactor(_), D::OauthGithub)
+                | (Self::HubspotOauthFactor(_), D::OauthHubspot)
+                | (Self::SlackOauthFactor(_), D::OauthSlack)
+                | (Self::GoogleOauthExchangeFactor(_), D::OauthExchangeGoogle)
+                | (Self::GithubOauthExchangeFactor(_), D::OauthExchangeGithub)
+                | (Self::HubspotOauthExchangeFactor(_), D::OauthExchangeHubspot)
+                | (Self::SlackOauthExchangeFactor(_), D::OauthExchangeSlack)
+                | (Self::OauthAccessTokenExchangeFactor(_), D::OauthAccessTokenExchange)
+                | (Self::SamlSsoFactor(_), D::SsoSaml)
+                | (Self::OidcSsoFactor(_), D::SsoOidc)
+                | (Self::AuthenticatorAppFactor(_), D::AuthenticatorApp)
+                | (Self::RecoveryCodeFactor(_), D::RecoveryCode)
+                | (Self::TrustedAuthTokenFactor(_), D::TrustedTokenExchange)
+                | (Self::ImpersonatedFactor(_), D::Impersonation)
+                | (Self::WebauthnFactor(_), D::WebauthnRegistration)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailFactor {
+    pub email_id: String,
+    pub email_address: EmailAddress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumberFactor {
+    pub phone_id: String,
+    pub phone_number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthFactor {
+    pub id: String,
+    pub provider_subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthExchangeFactor {
+    pub email_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthAccessTokenExchangeFactor {
+    pub client_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoFactor {
+    pub id: String,
+    pub provider_id: String,
+    pub external_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorAppFactor {
+    pub totp_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodeFactor {
+    pub totp_recovery_code_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedAuthTokenFactor {
+    pub token_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpersonatedFactor {
+    pub impersonator_id: String,
+    pub impersonator_email_address: EmailAddress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebauthnFactor {
+    pub webauthn_registration_id: String,
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// What the host application reports about one factor it verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorInput {
+    #[serde(rename = "type")]
+    pub factor_type: FactorType,
+    pub delivery_method: DeliveryMethod,
+    /// When the member proved this factor; `now` if not given. Never in the future.
+    #[serde(default)]
+    pub last_authenticated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub detail: Option<FactorDetail>,
+}
+
+/// A coherent authentication factor. Only constructible through [`AuthenticationFactor::new`]
+/// (or deserialization, which runs the same checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawFactor")]
+pub struct AuthenticationFactor {
+    #[serde(rename = "type")]
+    factor_type: FactorType,
+    delivery_method: DeliveryMethod,
+    created_at: DateTime<Utc>,
+    last_authenticated_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    detail: Option<FactorDetail>,
+}
+
+impl AuthenticationFactor {
+    /// Validates what the host reported, stamping it at `now`.
+    pub fn new(input: FactorInput, now: DateTime<Utc>) -> Result<Self, Error> {
+        let authenticated_at = input.last_authenticated_at.unwrap_or(now);
+        if authenticated_at > now {
+            return Err(invalid("last_authenticated_at is in the future".to_owned()));
+        }
+        check_coherent(input.factor_type, input.delivery_method, input.detail.as_ref())?;
+        Ok(Self {
+            factor_type: input.factor_type,
+            delivery_method: input.delivery_method,
+            created_at: authenticated_at,
+            last_authenticated_at: authenticated_at,
+            updated_at: authenticated_at,
+            detail: input.detail,
+        })
+    }
+
+    pub fn factor_type(&self) -> FactorType {
+        self.factor_type
+    }
+
+    pub fn delivery_method(&self) -> DeliveryMethod {
+        self.delivery_method
+    }
+
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    pub fn last_authenticated_at(&self) -> DateTime<Utc> {
+        self.last_authenticated_at
+    }
+
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+
+    pub fn detail(&self) -> Option<&FactorDetail> {
+        self.detail.as_ref()
+    }
+
+    /// The same proof, made again at `at` (e.g. a second TOTP code during step-up).
+    pub fn reauthenticated(&self, at: DateTime<Utc>) -> Self {
+        Self { last_authenticated_at: at, updated_at: at, ..self.clone() }
+    }
+
+    /// Whether two factors are the same proof (same type, delivery and detail), regardless of
+    /// when they were made.
+    pub fn same_proof_as(&self, other: &AuthenticationFactor) -> bool {
+        self.factor_type == other.factor_type
+            && self.delivery_method == other.delivery_method
+            && self.detail == other.detail
+    }
+
+    /// Whether this factor stays valid when the person moves to another organization of the
+    /// deployment: only proofs of control of an email address do, since the same address is what
+    /// ties the two memberships together.
+    pub fn carries_across_organizations(&self) -> bool {
+        self.delivery_method == DeliveryMethod::Email
+    }
+}
+
+fn invalid(reason: String) -> Error {
+    Error::InvalidAuthenticationFactor { reason }
+}
+
+fn check_coherent(
+    factor_type: FactorType,
+    method: DeliveryMethod,
+    detail: Option<&FactorDetail>,
+) -> Result<(), Error> {
+    let type_name = serde_name(&factor_type);
+    let method_name = serde_name(&method);
+    if !factor_type.allowed_delivery_methods().contains(&method) {
+        return Err(invalid(format!(
+            "delivery_method `{method_name}` does not fit type `{type_name}`"
+        )));
+    }
+    if let Some(detail) = detail
+        && !detail.fits(method)
+    {
+        return Err(invalid(format!(
+            "`{}` does not describe a factor delivered by `{method_name}`",
+            detail.key()
+        )));
+    }
+    Ok(())
+}
+
+fn serde_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The stored form, checked on the way in so a corrupted row cannot yield an incoherent factor.
+#[derive(Deserialize)]
+struct RawFactor {
+    #[serde(rename = "type")]
+    factor_type: FactorType,
+    delivery_method: DeliveryMethod,
+    created_at: DateTime<Utc>,
+    last_authenticated_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    detail: Option<FactorDetail>,
+}
+
+impl TryFrom<RawFactor> for AuthenticationFactor {
+    type Error = Error;
+    fn try_from(raw: RawFactor) -> Result<Self, Error> {
+        check_coherent(raw.factor_type, raw.delivery_method, raw.detail.as_ref())?;
+        Ok(Self {
+            factor_type: raw.factor_type,
+            delivery_method: raw.delivery_method,
+            created_at: raw.created_at,
+            last_authenticated_at: raw.last_authenticated_at,
+            updated_at: raw.updated_at,
+            detail: raw.detail,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::ErrorType;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap()
+    }
+
+    fn input(value: serde_json::Value) -> FactorInput {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn magic_link_with_email_detail_round_trips_in_stytch_shape() {
+        let factor = AuthenticationFactor::new(
+            input(json!({
+                "type": "magic_link",
+                "delivery_method": "email",
+                "email_factor": {"email_id": "email-1", "email_address": "ada@example.com"}
+            })),
+            now(),
+        )
+        .unwrap();
+        let value = serde_json::to_value(&factor).unwrap();
+        assert_eq!(value["type"], "magic_link");
+        assert_eq!(value["delivery_method"], "email");
+        assert_eq!(value["email_factor"]["email_address"], "ada@example.com");
+        assert_eq!(value["created_at"], "2026-05-01T09:00:00Z");
+        let back: AuthenticationFactor = serde_json::from_value(value).unwrap();
+        assert_eq!(back, factor);
+        assert!(factor.carries_across_organizations());
+    }
+
+    #[test]
+    fn factor_without_detail_serializes_without_detail_keys() {
+        let factor = AuthenticationFactor::new(
+            input(json!({"type": "password", "delivery_method": "knowledge"})),
+            now(),
+        )
+        .unwrap();
+        let value = serde_json::to_value(&factor).unwrap();
+        assert_eq!(value.as_object().unwrap().len(), 5, "{value}");
+        assert!(!factor.carries_across_organizations());
+    }
+
+    #[test]
+    fn every_type_accepts_its_delivery_methods_and_nothing_else() {
+        let all_methods: Vec<DeliveryMethod> = serde_json::from_value(json!([
+            "email",
+            "sms",
+            "whatsapp",
+            "oauth_google",
+            "oauth_microsoft",
+            "oauth_github",
+            "oauth_hubspot",
+            "oauth_slack",
+            "oauth_exchange_google",
+            "oauth_exchange_github",
+            "oauth_exchange_hubspot",
+            "oauth_exchange_slack",
+            "oauth_access_token_exchange",
+            "sso_saml",
+            "sso_oidc",
+            "knowledge",
+            "authenticator_app",
+            "recovery_code",
+            "trusted_token_exchange",
+            "impersonation",
+            "imported_auth0",
+            "webauthn_registration"
+        ]))
+        .unwrap();
+        let all_types: Vec<FactorType> = serde_json::from_value(json!([
+            "magic_link",
+            "email_otp",
+            "otp",
+            "oauth",
+            "sso",
+            "password",
+            "totp",
+            "recovery_codes",
+            "trusted_auth_token",
+            "impersonated",
+            "imported",
+            "webauthn"
+        ]))
+        .unwrap();
+        for &m in &all_methods {
+            let mut accepting = Vec::new();
+            for &t in &all_types {
+                let result = AuthenticationFactor::new(
+                    FactorInput {
+                        factor_type: t,
+                        delivery_method: m,
+                        last_authenticated_at: None,
+                        detail: None,
+                    },
+                    now(),
+                );
+                assert_eq!(
+                    result.is_ok(),
+                    t.allowed_delivery_methods().contains(&m),
+                    "{t:?}/{m:?}"
+                );
+                if result.is_ok() {
+                    accepting.push(t);
+                }
+            }
+            // Only email is shared (magic links and email OTPs); every other method has one type.
+            let expected = if m == DeliveryMethod::Email { 2 } else { 1 };
+            assert_eq!(accepting.len(), expected, "{m:?}: {accepting:?}");
+        }
+    }
+
+    #[test]
+    fn mismatched_delivery_method_is_refused() {
+        let err = AuthenticationFactor::new(
+            input(json!({"type": "totp", "delivery_method": "sms"})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::InvalidAuthenticationFactor);
+        assert!(err.to_string().contains("`sms`"), "{err}");
+        assert!(err.to_string().contains("`totp`"), "{err}");
+    }
+
+    #[test]
+    fn detail_must_fit_delivery_method() {
+        let err = AuthenticationFactor::new(
+            input(json!({
+                "type": "sso", "delivery_method": "sso_saml",
+                "oidc_sso_factor": {"id": "c", "provider_id": "p", "external_id": "e"}
+            })),
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("oidc_sso_factor"), "{err}");
+        assert!(
+            AuthenticationFactor::new(
+                input(json!({
+                    "type": "sso", "delivery_method": "sso_saml",
+                    "saml_sso_factor": {"id": "c", "provider_id": "p", "external_id": "e"}
+                })),
+                now(),
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_type_or_method_does_not_deserialize() {
+        assert!(
+            serde_json::from_value::<FactorInput>(
+                json!({"type": "telepathy", "delivery_method": "email"})
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_value::<FactorInput>(
+                json!({"type": "otp", "delivery_method": "pigeon"})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn future_authentication_is_refused() {
+        let later = now() + chrono::TimeDelta::seconds(1);
+        let result = AuthenticationFactor::new(
+            FactorInput {
+                factor_type: FactorType::Password,
+                delivery_method: DeliveryMethod::Knowledge,
+                last_authenticated_at: Some(later),
+                detail: None,
+            },
+            now(),
+        );
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn stored_incoherent_factor_is_refused_on_read() {
+        let row = json!({
+            "type": "totp", "delivery_method": "email",
+            "created_at": "2026-05-01T09:00:00Z",
+            "last_authenticated_at": "2026-05-01T09:00:00Z",
+            "updated_at": "2026-05-01T09:00:00Z"
+        });
+        assert!(serde_json::from_value::<AuthenticationFactor>(row).is_err());
+    }
+
+    #[test]
+    fn reauthentication_keeps_the_proof_and_moves_the_time() {
+        let factor = AuthenticationFactor::new(
+            input(json!({"type": "totp", "delivery_method": "authenticator_app",
+                         "authenticator_app_factor": {"totp_id": "t1"}})),
+            now(),
+        )
+        .unwrap();
+        let later = now() + chrono::TimeDelta::minutes(3);
+        let again = factor.reauthenticated(later);
+        assert!(again.same_proof_as(&factor));
+        assert_eq!(again.created_at(), now());
+        assert_eq!(again.last_authenticated_at(), later);
+    }
+}

@@ -1,0 +1,44 @@
+//! # tessera-core
+//!
+//! The rules of member sessions, as pure functions over plain types: identifiers and slugs,
+//! session tokens and their hashes, lifetimes, authentication factors and assurance, roles and
+//! authorization, custom claims, and the errors of all of these.
+//!
+//! This crate does no I/O and has no async code. It never reads the clock or the OS random
+//! number generator by itself: every function that needs the time takes `now`, every function
+//! that needs randomness takes a [`rand_core::CryptoRng`].
+
+pub mod assurance;
+pub mod claims;
+pub mod email;
+pub mod error;
+pub mod external_id;
+pub mod factor;
+pub mod id;
+pub mod lifetime;
+pub mod member;
+pub mod organization;
+pub mod rbac;
+pub mod session;
+pub mod slug;
+pub mod token;
+
+pub use crate::{
+    assurance::{AssuranceRequirement, MfaPolicy},
+    claims::{ClaimNamespaces, CustomClaims},
+    email::EmailAddress,
+    error::{Error, ErrorType},
+    external_id::ExternalId,
+    factor::{AuthenticationFactor, DeliveryMethod, FactorInput, FactorType},
+    id::{MemberId, OrganizationId, SessionId},
+    lifetime::{
+        IdleTimeout, LifetimePolicy, MaxLifetime, SessionDuration, SessionStatus, SessionTimes,
+        TouchInterval,
+    },
+    member::{Member, MemberRef},
+    organization::{Organization, OrganizationName, OrganizationSettings},
+    rbac::{AuthorizationCheck, Policy, RoleId, Verdict},
+    session::{AuthenticatedSession, MemberSession, SessionAttributes},
+    slug::{OrganizationRef, OrganizationSlug},
+    token::{SessionToken, TokenHash, TokenPrefix},
+};

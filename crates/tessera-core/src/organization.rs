@@ -1,0 +1,110 @@
+//! Organizations (Stytch's organization, Polar's customer) and their session settings.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{
+    assurance::MfaPolicy, email::EmailAddress, error::Error, external_id::ExternalId,
+    id::OrganizationId, lifetime::LifetimePolicy, slug::OrganizationSlug,
+};
+
+/// A display name: 1–256 characters, no control characters, not blank.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrganizationName(String);
+
+impl OrganizationName {
+    pub const MAX_LEN: usize = 256;
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let invalid = |reason| Error::InvalidOrganizationName { reason };
+        if s.trim().is_empty() {
+            return Err(invalid("must not be blank"));
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(invalid("must be at most 256 characters"));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(invalid("must not contain control characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OrganizationName {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<OrganizationName> for String {
+    fn from(n: OrganizationName) -> Self {
+        n.0
+    }
+}
+
+impl fmt::Display for OrganizationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The rules an organization sets for its members' sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OrganizationSettings {
+    pub mfa_policy: MfaPolicy,
+    #[serde(flatten)]
+    pub lifetime: LifetimePolicy,
+}
+
+/// An organization: the union of what Stytch's `Organization` and Polar's `Customer` say about a
+/// B2B account that Tessera needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: OrganizationName,
+    pub slug: OrganizationSlug,
+    /// The host application's key for this organization (Polar's `external_id`).
+    pub external_id: Option<ExternalId>,
+    /// A billing or contact address (Polar's customer `email`); optional, as for team customers.
+    pub email: Option<EmailAddress>,
+    /// Set by the server side only (Stytch's `trusted_metadata`, Polar's `metadata`).
+    pub trusted_metadata: Map<String, Value>,
+    pub settings: OrganizationSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_rules() {
+        assert!(OrganizationName::parse("Acme, Inc.").is_ok());
+        assert!(OrganizationName::parse("").is_err());
+        assert!(OrganizationName::parse("   ").is_err());
+        assert!(OrganizationName::parse("a\nb").is_err());
+        assert!(OrganizationName::parse(&"é".repeat(256)).is_ok());
+        assert!(OrganizationName::parse(&"é".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn settings_serialize_flat_with_defaults() {
+        let value = serde_json::to_value(OrganizationSettings::default()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"mfa_policy": "OPTIONAL", "max_lifetime": 527040, "idle_timeout": null})
+        );
+        let back: OrganizationSettings = serde_json::from_value(value).unwrap();
+        assert_eq!(back, OrganizationSettings::default());
+    }
+}
