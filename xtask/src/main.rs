@@ -10,9 +10,10 @@
 
 use std::{
     env,
+    net::{TcpStream, ToSocketAddrs},
     path::{Path, PathBuf},
     process::{Command, ExitCode},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -55,6 +56,7 @@ fn lint() -> Result {
 
 fn test() -> Result {
     lint()?;
+    step("PostgreSQL for the postgres test suite", check_postgres)?;
     step("doctests", || cargo(&["test", "--workspace", "--doc", "--locked"]))?;
     if has_nextest() {
         step("cargo nextest run", || {
@@ -107,6 +109,42 @@ fn check_architecture() -> Result {
             offenders.join("\n  ")
         ))
     }
+}
+
+/// The PostgreSQL suites need a server. Under CI its absence is an error; elsewhere the run goes
+/// on, the suites skip their cases, and this banner says so where nobody can miss it.
+fn check_postgres() -> Result {
+    let url = env::var("TESSERA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let address = postgres_address(&url);
+    let reachable = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_ok());
+    if reachable {
+        eprintln!("PostgreSQL reachable at {address}");
+        return Ok(());
+    }
+    let how = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+               or point TESSERA_TEST_POSTGRES_URL at a server (postgres://user@host:port/db)";
+    if env::var("CI").is_ok_and(|v| v == "true") {
+        return Err(format!("PostgreSQL is unreachable at {address} and CI=true: {how}"));
+    }
+    eprintln!(
+        "\n{bar}\nSKIPPED: PostgreSQL is unreachable at {address}; the postgres suites will skip \
+         every case.\nTo run them, {how}.\n{bar}\n",
+        bar = "!".repeat(78)
+    );
+    Ok(())
+}
+
+/// `host:port` of a `postgres://[user[:password]@]host[:port][/db][?...]` URL.
+fn postgres_address(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host_port = rest.split(['/', '?']).next().unwrap_or_default();
+    if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") }
 }
 
 fn step(name: &str, run: impl FnOnce() -> Result) -> Result {

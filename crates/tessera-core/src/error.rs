@@ -46,6 +46,7 @@ pub enum ErrorType {
     NoSessionArguments,
     TooManySessionArguments,
     InvalidAuthenticationFactor,
+    InsufficientFactorsForSessionExchange,
     UnauthorizedCredentials,
     InvalidRequest,
     PayloadTooLarge,
@@ -87,6 +88,7 @@ impl ErrorType {
         Self::NoSessionArguments,
         Self::TooManySessionArguments,
         Self::InvalidAuthenticationFactor,
+        Self::InsufficientFactorsForSessionExchange,
         Self::UnauthorizedCredentials,
         Self::InvalidRequest,
         Self::PayloadTooLarge,
@@ -128,6 +130,9 @@ impl ErrorType {
             Self::NoSessionArguments => "no_session_arguments",
             Self::TooManySessionArguments => "too_many_session_arguments",
             Self::InvalidAuthenticationFactor => "invalid_authentication_factor",
+            Self::InsufficientFactorsForSessionExchange => {
+                "insufficient_factors_for_session_exchange"
+            }
             Self::UnauthorizedCredentials => "unauthorized_credentials",
             Self::InvalidRequest => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
@@ -172,6 +177,7 @@ impl ErrorType {
             | Self::NoSessionArguments
             | Self::TooManySessionArguments
             | Self::InvalidAuthenticationFactor
+            | Self::InsufficientFactorsForSessionExchange
             | Self::InvalidRequest => 400,
         }
     }

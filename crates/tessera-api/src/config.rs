@@ -1,0 +1,44 @@
+//! Deployment settings of the service.
+
+use chrono::TimeDelta;
+use tessera_core::{ClaimNamespaces, SessionDuration, TokenPrefix, TouchInterval};
+
+/// Settings that hold for the whole deployment (organizations have their own, see
+/// `OrganizationSettings`).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The deployment's id: Stytch's project id, the JWT audience, Polar's merchant organization.
+    pub project_id: String,
+    /// Used when a create call gives no `session_duration_minutes` (Stytch: 60).
+    pub default_session_duration: SessionDuration,
+    /// `last_accessed_at` is written at most this often per session.
+    pub touch_interval: TouchInterval,
+    pub token_prefix: TokenPrefix,
+    /// JWT claim names, which custom claims may not use.
+    pub claim_namespaces: ClaimNamespaces,
+    /// Polar's `member_portal_url`, with `{organization_slug}`, `{token}` and `{email}` filled in
+    /// (URL-encoded).
+    pub member_portal_url_template: String,
+    /// Dead (expired or revoked) sessions are kept this long before purge deletes them, so that
+    /// "why was I logged out?" can still be answered.
+    pub purge_retention: TimeDelta,
+    /// Sessions deleted per purge statement: bounded so authenticate latency stays flat.
+    pub purge_batch_size: u32,
+}
+
+impl ServiceConfig {
+    pub fn new(project_id: impl Into<String>) -> Self {
+        Self {
+            project_id: project_id.into(),
+            default_session_duration: SessionDuration::default(),
+            touch_interval: TouchInterval::default(),
+            token_prefix: TokenPrefix::default(),
+            claim_namespaces: ClaimNamespaces::stytch(),
+            member_portal_url_template:
+                "http://127.0.0.1:3000/{organization_slug}/portal?member_session_token={token}&email={email}"
+                    .into(),
+            purge_retention: TimeDelta::days(7),
+            purge_batch_size: 1000,
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Errors of the service: everything an operation can refuse or fail with.
+
+use tessera_core::ErrorType;
+use tessera_store::{Entity, StoreError};
+
+/// Why an operation did not happen. Nothing was changed when one is returned, unless the variant
+/// says otherwise.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A domain rule refused the input (bad slug, duration, factor, claims, role, MFA, RBAC...).
+    #[error(transparent)]
+    Rule(#[from] tessera_core::Error),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A request field is malformed in a way no domain type covers (e.g. `return_url`).
+    #[error("{field} is invalid: {reason}")]
+    InvalidRequest { field: &'static str, reason: String },
+    /// Session JWTs are not accepted by this version yet; a session token is.
+    #[error(
+        "authenticating with session_jwt is not supported by this Tessera version; send session_token"
+    )]
+    JwtNotSupported,
+    /// Exchange found no factor that is valid in the target organization.
+    #[error(
+        "the session has no factor that carries into another organization (only email-based factors do)"
+    )]
+    InsufficientFactorsForExchange,
+}
+
+impl ServiceError {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidRequest { field, reason: reason.into() }
+    }
+
+    /// The stable kind clients see.
+    pub fn error_type(&self) -> ErrorType {
+        match self {
+            Self::Rule(e) => e.error_type(),
+            Self::Store(e) => e.error_type(),
+            Self::InvalidRequest { .. } | Self::JwtNotSupported => ErrorType::InvalidRequest,
+            Self::InsufficientFactorsForExchange => {
+                ErrorType::InsufficientFactorsForSessionExchange
+            }
+        }
+    }
+
+    /// Whether this is the one answer for an unusable session (unknown, expired, idle, revoked).
+    pub fn is_session_not_found(&self) -> bool {
+        matches!(self, Self::Store(StoreError::NotFound(Entity::Session)))
+    }
+}
+
+/// Shorthand for service results.
+pub type ServiceResult<T> = Result<T, ServiceError>;

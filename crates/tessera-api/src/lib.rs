@@ -1,0 +1,28 @@
+//! # tessera-api
+//!
+//! [`SessionService`]: Tessera's operations (organizations, members, and the life of member
+//! sessions) over a [`tessera_store::Store`], a [`Clock`], a [`RandomSource`], the RBAC policy
+//! and the deployment's [`ServiceConfig`]; and the wire views that render its results in
+//! Stytch's and Polar's shapes ([`views`]).
+//!
+//! The service is the only layer that reads the clock and the OS random generator; the rules it
+//! applies live in `tessera-core`, the SQL in `tessera-store`, HTTP in `tessera-server`.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod random;
+mod service;
+pub mod views;
+
+pub use crate::{
+    clock::{Clock, ManualClock, SystemClock},
+    config::ServiceConfig,
+    error::{ServiceError, ServiceResult},
+    random::{OsRandom, RandomSource, SeededRandom},
+    service::{
+        AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,
+        Credential, Exchange, IssuedSession, Revoke, SessionService, UpdateMember,
+        UpdateOrganization,
+    },
+};

@@ -1,0 +1,298 @@
+//! The directory: organizations and their members.
+
+use serde_json::{Map, Value};
+use tessera_core::{
+    EmailAddress, ExternalId, IdleTimeout, MaxLifetime, Member, MemberId, MemberRef, MfaPolicy,
+    Organization, OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings,
+    OrganizationSlug, RoleId,
+};
+
+use super::SessionService;
+use crate::error::ServiceResult;
+
+/// Input of [`SessionService::create_organization`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateOrganization {
+    pub name: OrganizationName,
+    pub slug: OrganizationSlug,
+    pub external_id: Option<ExternalId>,
+    pub email: Option<EmailAddress>,
+    pub trusted_metadata: Map<String, Value>,
+    pub settings: OrganizationSettings,
+}
+
+impl CreateOrganization {
+    pub fn new(name: OrganizationName, slug: OrganizationSlug) -> Self {
+        Self {
+            name,
+            slug,
+            external_id: None,
+            email: None,
+            trusted_metadata: Map::new(),
+            settings: OrganizationSettings::default(),
+        }
+    }
+}
+
+/// Input of [`SessionService::update_organization`]: `None` leaves a field as it is; for
+/// optional fields, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateOrganization {
+    pub name: Option<OrganizationName>,
+    pub slug: Option<OrganizationSlug>,
+    pub external_id: Option<Option<ExternalId>>,
+    pub email: Option<Option<EmailAddress>>,
+    pub trusted_metadata: Option<Map<String, Value>>,
+    pub mfa_policy: Option<MfaPolicy>,
+    pub max_lifetime: Option<MaxLifetime>,
+    pub idle_timeout: Option<Option<IdleTimeout>>,
+}
+
+/// Input of [`SessionService::create_member`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateMember {
+    pub email_address: EmailAddress,
+    pub name: Option<String>,
+    pub external_id: Option<ExternalId>,
+    /// Explicit roles; every member also has `tessera_member` implicitly.
+    pub roles: Vec<RoleId>,
+    pub trusted_metadata: Map<String, Value>,
+    pub untrusted_metadata: Map<String, Value>,
+}
+
+impl CreateMember {
+    pub fn new(email_address: EmailAddress) -> Self {
+        Self {
+            email_address,
+            name: None,
+            external_id: None,
+            roles: Vec::new(),
+            trusted_metadata: Map::new(),
+            untrusted_metadata: Map::new(),
+        }
+    }
+}
+
+/// Input of [`SessionService::update_member`]: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateMember {
+    pub email_address: Option<EmailAddress>,
+    pub name: Option<Option<String>>,
+    pub external_id: Option<Option<ExternalId>>,
+    /// Replaces the explicit roles; takes effect at the member's next authenticate.
+    pub roles: Option<Vec<RoleId>>,
+    pub trusted_metadata: Option<Map<String, Value>>,
+    pub untrusted_metadata: Option<Map<String, Value>>,
+}
+
+/// Longest member name accepted.
+const MAX_NAME_CHARS: usize = 256;
+
+fn check_name(name: Option<&String>) -> ServiceResult<()> {
+    match name {
+        Some(name)
+            if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) =>
+        {
+            Err(crate::ServiceError::invalid(
+                "name",
+                "must be at most 256 characters without control characters",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl SessionService {
+    pub async fn create_organization(
+        &self,
+        request: CreateOrganization,
+    ) -> ServiceResult<Organization> {
+        let now = self.clock.now();
+        let organization = Organization {
+            id: OrganizationId::generate(now, &mut self.rng()),
+            name: request.name,
+            slug: request.slug,
+            external_id: request.external_id,
+            email: request.email,
+            trusted_metadata: request.trusted_metadata,
+            settings: request.settings,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.organizations.create_organization(&organization).await?;
+        Ok(organization)
+    }
+
+    pub async fn get_organization(
+        &self,
+        organization: &OrganizationRef,
+    ) -> ServiceResult<Organization> {
+        Ok(self.store.organizations.get_organization(organization).await?)
+    }
+
+    pub async fn update_organization(
+        &self,
+        organization: &OrganizationRef,
+        update: UpdateOrganization,
+    ) -> ServiceResult<Organization> {
+        let mut organization = self.store.organizations.get_organization(organization).await?;
+        let UpdateOrganization {
+            name,
+            slug,
+            external_id,
+            email,
+            trusted_metadata,
+            mfa_policy,
+            max_lifetime,
+            idle_timeout,
+        } = update;
+        if let Some(name) = name {
+            organization.name = name;
+        }
+        if let Some(slug) = slug {
+            organization.slug = slug;
+        }
+        if let Some(external_id) = external_id {
+            organization.external_id = external_id;
+        }
+        if let Some(email) = email {
+            organization.email = email;
+        }
+        if let Some(metadata) = trusted_metadata {
+            organization.trusted_metadata = metadata;
+        }
+        if let Some(policy) = mfa_policy {
+            organization.settings.mfa_policy = policy;
+        }
+        if let Some(max_lifetime) = max_lifetime {
+            organization.settings.lifetime.max_lifetime = max_lifetime;
+        }
+        if let Some(idle_timeout) = idle_timeout {
+            organization.settings.lifetime.idle_timeout = idle_timeout;
+        }
+        organization.updated_at = self.clock.now();
+        self.store.organizations.update_organization(&organization).await?;
+        Ok(organization)
+    }
+
+    /// Deletes the organization, its members and their sessions.
+    pub async fn delete_organization(
+        &self,
+        organization: &OrganizationRef,
+    ) -> ServiceResult<OrganizationId> {
+        let organization = self.store.organizations.get_organization(organization).await?;
+        self.store.organizations.delete_organization(organization.id).await?;
+        Ok(organization.id)
+    }
+
+    pub async fn list_organizations(
+        &self,
+        after: Option<OrganizationId>,
+        limit: u32,
+    ) -> ServiceResult<Vec<Organization>> {
+        Ok(self.store.organizations.list_organizations(after, limit).await?)
+    }
+
+    /// Creates a member; their explicit roles must be defined by the policy.
+    pub async fn create_member(
+        &self,
+        organization: &OrganizationRef,
+        request: CreateMember,
+    ) -> ServiceResult<(Member, Organization)> {
+        self.policy.check_assignable(&request.roles)?;
+        check_name(request.name.as_ref())?;
+        let organization = self.store.organizations.get_organization(organization).await?;
+        let now = self.clock.now();
+        let member = Member {
+            id: MemberId::generate(now, &mut self.rng()),
+            organization_id: organization.id,
+            email_address: request.email_address,
+            name: request.name,
+            external_id: request.external_id,
+            roles: request.roles,
+            trusted_metadata: request.trusted_metadata,
+            untrusted_metadata: request.untrusted_metadata,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.members.create_member(&member).await?;
+        Ok((member, organization))
+    }
+
+    pub async fn get_member(
+        &self,
+        organization: &OrganizationRef,
+        member: &MemberRef,
+    ) -> ServiceResult<(Member, Organization)> {
+        let organization = self.store.organizations.get_organization(organization).await?;
+        let member = self.store.members.get_member(organization.id, member).await?;
+        Ok((member, organization))
+    }
+
+    /// Updates a member. A role change applies to their sessions at the next authenticate.
+    pub async fn update_member(
+        &self,
+        organization: &OrganizationRef,
+        member: &MemberRef,
+        update: UpdateMember,
+    ) -> ServiceResult<(Member, Organization)> {
+        if let Some(roles) = &update.roles {
+            self.policy.check_assignable(roles)?;
+        }
+        if let Some(name) = &update.name {
+            check_name(name.as_ref())?;
+        }
+        let (mut member, organization) = self.get_member(organization, member).await?;
+        let UpdateMember {
+            email_address,
+            name,
+            external_id,
+            roles,
+            trusted_metadata,
+            untrusted_metadata,
+        } = update;
+        if let Some(email) = email_address {
+            member.email_address = email;
+        }
+        if let Some(name) = name {
+            member.name = name;
+        }
+        if let Some(external_id) = external_id {
+            member.external_id = external_id;
+        }
+        if let Some(roles) = roles {
+            member.roles = roles;
+        }
+        if let Some(metadata) = trusted_metadata {
+            member.trusted_metadata = metadata;
+        }
+        if let Some(metadata) = untrusted_metadata {
+            member.untrusted_metadata = metadata;
+        }
+        member.updated_at = self.clock.now();
+        self.store.members.update_member(&member).await?;
+        Ok((member, organization))
+    }
+
+    /// Deletes a member and, with them, every session of theirs.
+    pub async fn delete_member(
+        &self,
+        organization: &OrganizationRef,
+        member: &MemberRef,
+    ) -> ServiceResult<(MemberId, Organization)> {
+        let (member, organization) = self.get_member(organization, member).await?;
+        self.store.members.delete_member(organization.id, member.id).await?;
+        Ok((member.id, organization))
+    }
+
+    pub async fn list_members(
+        &self,
+        organization: &OrganizationRef,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> ServiceResult<(Vec<Member>, Organization)> {
+        let organization = self.store.organizations.get_organization(organization).await?;
+        let members = self.store.members.list_members(organization.id, after, limit).await?;
+        Ok((members, organization))
+    }
+}

@@ -1,0 +1,172 @@
+//! [`SessionService`]: the operations of Tessera over a store, a clock, a random source, the RBAC
+//! policy and the deployment settings.
+//!
+//! Every operation reads the clock once (`now`), checks every rule before its first write, and
+//! then writes through one conditional store call where it can, so a refused operation leaves no
+//! trace.
+
+mod directory;
+mod maintenance;
+mod sessions;
+
+use std::sync::Arc;
+
+use tessera_core::{AuthenticatedSession, Organization, Policy, RoleId, SessionToken};
+use tessera_store::Store;
+
+pub use self::{
+    directory::{CreateMember, CreateOrganization, UpdateMember, UpdateOrganization},
+    sessions::{
+        AddFactor, Authenticate, Authenticated, CreateSession, Credential, Exchange, IssuedSession,
+        Revoke,
+    },
+};
+use crate::{
+    clock::{Clock, SystemClock},
+    config::ServiceConfig,
+    random::{OsRandom, RandomSource, Rng},
+};
+
+/// The session service. Cheap to clone (it holds `Arc`s); share one per deployment.
+///
+/// # Example: the embedded use
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use tessera_api::{
+///     Authenticate, CreateMember, CreateOrganization, CreateSession, Credential, ServiceConfig,
+///     SessionService,
+/// };
+/// use tessera_core::{EmailAddress, FactorInput, MemberRef, OrganizationName, OrganizationSlug};
+/// use tessera_store::sqlite::SqliteStore;
+///
+/// let dir = std::env::temp_dir().join(format!("tessera-doc-{}", std::process::id()));
+/// let store = SqliteStore::open(dir.join("tessera.db")).await?.into_store();
+/// let service = SessionService::new(store, ServiceConfig::new("project-docs"));
+///
+/// let organization = service
+///     .create_organization(CreateOrganization::new(
+///         OrganizationName::parse("Acme, Inc.")?,
+///         OrganizationSlug::parse("acme")?,
+///     ))
+///     .await?;
+/// let (member, _) = service
+///     .create_member(
+///         &organization.id.into(),
+///         CreateMember::new(EmailAddress::parse("ada@acme.example")?),
+///     )
+///     .await?;
+///
+/// let issued = service
+///     .create_session(CreateSession::new(organization.id.into(), MemberRef::Id(member.id))
+///         .with_factor(serde_json::from_value::<FactorInput>(serde_json::json!({
+///             "type": "magic_link", "delivery_method": "email"
+///         }))?))
+///     .await?;
+///
+/// let token = issued.token.expose().to_owned(); // hand this to the member, once
+/// let authenticated = service.authenticate(Authenticate::new(Credential::Token(token))).await?;
+/// assert_eq!(authenticated.session.member.id, member.id);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+    policy: Arc<Policy>,
+    config: Arc<ServiceConfig>,
+}
+
+impl SessionService {
+    /// A service on the system clock, the OS CSPRNG and the default RBAC policy.
+    pub fn new(store: Store, config: ServiceConfig) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            policy: Arc::new(Policy::default()),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Replaces the clock (tests, simulations).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the random source (tests only: production must use the OS CSPRNG).
+    pub fn with_random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// Replaces the RBAC policy (e.g. one loaded with `Policy::from_json`).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn rng(&self) -> Rng<'_> {
+        Rng(self.random.as_ref())
+    }
+
+    fn new_token(&self) -> SessionToken {
+        SessionToken::generate(&self.config.token_prefix, &mut self.rng())
+    }
+
+    /// The roles a session of this member has now, under the current policy.
+    pub fn session_roles(&self, session: &AuthenticatedSession) -> Vec<RoleId> {
+        session.roles(&self.policy)
+    }
+
+    /// Polar's `member_portal_url` for a session whose raw token is `token`.
+    pub fn member_portal_url(
+        &self,
+        organization: &Organization,
+        email: &str,
+        token: &SessionToken,
+    ) -> String {
+        self.config
+            .member_portal_url_template
+            .replace("{organization_slug}", &url_encode(organization.slug.as_str()))
+            .replace("{email}", &url_encode(email))
+            .replace("{token}", &url_encode(token.expose()))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (`+` becomes `%2B`, as Polar
+/// tests for).
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

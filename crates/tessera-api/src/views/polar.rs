@@ -1,0 +1,263 @@
+//! Polar shapes: the member session of `POST /v1/member-sessions/` with its member and customer,
+//! and the customer-portal views of `GET /v1/customer-portal/customer-session/introspect` and
+//! `.../user`.
+//!
+//! Sources (Polar's JSON API is snake_case; the seed's camelCase names are the PHP SDK's):
+//! - `MemberSession`: `server/polar/member_session/schemas.py` of polarsource/polar while the
+//!   endpoint existed (`id, created_at, modified_at, token, expires_at, return_url,
+//!   member_portal_url, member_id, member, customer_id, customer`), the same as the seed and as
+//!   polar-js `src/models/components/membersession.ts`.
+//! - `Member`: `server/polar/member/schemas.py` (`id, created_at, modified_at, customer_id,
+//!   email, name, external_id, role`).
+//! - `Customer`: `server/polar/customer/schemas/customer.py` `CustomerBase`/`CustomerTeam`
+//!   (`id, created_at, modified_at, metadata, external_id, email, email_verified, type, name,
+//!   billing_address, tax_id, locale, organization_id, deleted_at, avatar_url`).
+//! - `CustomerCustomerSession` and `PortalAuthenticatedUser`:
+//!   `server/polar/customer_portal/schemas/customer_session.py`.
+//!
+//! Timestamps are RFC 3339, UTC, `Z`, with microseconds, as Polar emits them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tessera_core::{MemberId, OrganizationId, RoleId, SessionId, rbac::ADMIN_ROLE};
+
+use crate::views::{SecretString, time};
+
+/// Polar's `MemberRole`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    Owner,
+    BillingManager,
+    Member,
+}
+
+impl MemberRole {
+    /// The Polar role of a member with these Tessera roles (explicit assignments; implicit
+    /// roles may be included, they do not matter):
+    /// 1. a role named `owner` gives `owner`;
+    /// 2. else a role named `billing_manager` gives `billing_manager`;
+    /// 3. else `tessera_admin` gives `owner` (every action on the organization and its members);
+    /// 4. else `member`.
+    ///
+    /// Roles named after Polar's are the deployment's explicit choice and win over the
+    /// `tessera_admin` heuristic. Polar keeps at most one active owner per customer; Tessera
+    /// does not, so several members may show as `owner`.
+    pub fn from_roles(roles: &[RoleId]) -> Self {
+        let has = |name: &str| roles.iter().any(|r| r.as_str() == name);
+        if has("owner") {
+            Self::Owner
+        } else if has("billing_manager") {
+            Self::BillingManager
+        } else if has(ADMIN_ROLE) {
+            Self::Owner
+        } else {
+            Self::Member
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::BillingManager => "billing_manager",
+            Self::Member => "member",
+        }
+    }
+}
+
+/// Polar's `CustomerType`. A Tessera organization is a B2B account with members: `team`.
+pub const CUSTOMER_TYPE_TEAM: &str = "team";
+
+/// Polar's `MemberSession` (the seed): exactly these eleven fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSession {
+    pub id: SessionId,
+    /// The session token: shown only in the response that creates the session.
+    pub token: SecretString,
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub expires_at: DateTime<Utc>,
+    pub return_url: Option<String>,
+    /// Embeds the token, hence a secret too.
+    pub member_portal_url: SecretString,
+    pub member_id: MemberId,
+    pub member: Member,
+    pub customer_id: OrganizationId,
+    pub customer: Customer,
+    /// When the session started.
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub created_at: DateTime<Utc>,
+    /// Last change other than a touch (Tessera's `updated_at`).
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub modified_at: DateTime<Utc>,
+}
+
+impl MemberSession {
+    /// The session as Polar shows it on creation. `member_portal_url` is already built by the
+    /// caller from the deployment's template; `project_id` is the deployment's id, which stands
+    /// for Polar's merchant organization (`customer.organization_id`).
+    pub fn new(
+        session: &tessera_core::MemberSession,
+        member: &tessera_core::Member,
+        organization: &tessera_core::Organization,
+        token: impl Into<SecretString>,
+        member_portal_url: impl Into<SecretString>,
+        project_id: &str,
+    ) -> Self {
+        debug_assert_eq!(session.member_id, member.id, "session of another member");
+        debug_assert_eq!(session.organization_id, organization.id, "session of another org");
+        Self {
+            id: session.id,
+            token: token.into(),
+            expires_at: session.times.expires_at,
+            return_url: session.return_url.clone(),
+            member_portal_url: member_portal_url.into(),
+            member_id: member.id,
+            member: Member::new(member),
+            customer_id: organization.id,
+            customer: Customer::new(organization, project_id),
+            created_at: session.created_at(),
+            modified_at: session.updated_at,
+        }
+    }
+}
+
+/// Polar's `Member` ("a member of a customer").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: MemberId,
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub modified_at: DateTime<Utc>,
+    /// The organization's id.
+    pub customer_id: OrganizationId,
+    pub email: String,
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    /// From the member's assigned roles, see [`MemberRole::from_roles`].
+    pub role: MemberRole,
+}
+
+impl Member {
+    pub fn new(member: &tessera_core::Member) -> Self {
+        Self {
+            id: member.id,
+            created_at: member.created_at,
+            modified_at: member.updated_at,
+            customer_id: member.organization_id,
+            email: member.email_address.as_str().to_owned(),
+            name: member.name.clone(),
+            external_id: member.external_id.as_ref().map(|id| id.as_str().to_owned()),
+            role: MemberRole::from_roles(&member.roles),
+        }
+    }
+}
+
+/// Polar's `Customer` (a team customer): the organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: OrganizationId,
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub modified_at: DateTime<Utc>,
+    /// The organization's `trusted_metadata`, keeping only the entries Polar's metadata can hold
+    /// (strings, numbers, booleans); nested objects, arrays and nulls are left out.
+    pub metadata: Map<String, Value>,
+    pub external_id: Option<String>,
+    /// The organization's email, `null` when it has none (allowed for team customers).
+    pub email: Option<String>,
+    /// Always `false`: Tessera does not verify email addresses.
+    pub email_verified: bool,
+    /// Always [`CUSTOMER_TYPE_TEAM`].
+    #[serde(rename = "type")]
+    pub customer_type: String,
+    pub name: Option<String>,
+    /// Always `null`: Tessera keeps no billing data.
+    pub billing_address: Option<Value>,
+    /// Always `null`.
+    pub tax_id: Option<Value>,
+    /// Always `null`.
+    pub locale: Option<String>,
+    /// The deployment's (project's) id: Polar's merchant organization.
+    pub organization_id: String,
+    /// Always `null`: a deleted organization is gone, not soft-deleted.
+    #[serde(serialize_with = "time::polar::serialize_option")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Always `""`: Tessera has no avatars (Polar computes a Gravatar URL from the email).
+    pub avatar_url: String,
+}
+
+impl Customer {
+    pub fn new(organization: &tessera_core::Organization, project_id: &str) -> Self {
+        Self {
+            id: organization.id,
+            created_at: organization.created_at,
+            modified_at: organization.updated_at,
+            metadata: organization
+                .trusted_metadata
+                .iter()
+                .filter(|(_, v)| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            external_id: organization.external_id.as_ref().map(|id| id.as_str().to_owned()),
+            email: organization.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_verified: false,
+            customer_type: CUSTOMER_TYPE_TEAM.to_owned(),
+            name: Some(organization.name.as_str().to_owned()),
+            billing_address: None,
+            tax_id: None,
+            locale: None,
+            organization_id: project_id.to_owned(),
+            deleted_at: None,
+            avatar_url: String::new(),
+        }
+    }
+}
+
+/// `GET /v1/customer-portal/customer-session/introspect` (Polar's `CustomerCustomerSession`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSessionIntrospection {
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub expires_at: DateTime<Utc>,
+    pub return_url: Option<String>,
+}
+
+impl CustomerSessionIntrospection {
+    pub fn new(session: &tessera_core::MemberSession) -> Self {
+        Self { expires_at: session.times.expires_at, return_url: session.return_url.clone() }
+    }
+}
+
+/// The `type` of every portal user Tessera shows: sessions are always a member's.
+pub const PORTAL_USER_TYPE_MEMBER: &str = "member";
+
+/// `GET /v1/customer-portal/customer-session/user` (Polar's `PortalAuthenticatedUser`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalAuthenticatedUser {
+    /// Always [`PORTAL_USER_TYPE_MEMBER`].
+    #[serde(rename = "type")]
+    pub user_type: String,
+    pub name: Option<String>,
+    pub email: String,
+    pub customer_id: OrganizationId,
+    pub member_id: MemberId,
+    pub role: MemberRole,
+}
+
+impl PortalAuthenticatedUser {
+    pub fn new(member: &tessera_core::Member) -> Self {
+        Self {
+            user_type: PORTAL_USER_TYPE_MEMBER.to_owned(),
+            name: member.name.clone(),
+            email: member.email_address.as_str().to_owned(),
+            customer_id: member.organization_id,
+            member_id: member.id,
+            role: MemberRole::from_roles(&member.roles),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

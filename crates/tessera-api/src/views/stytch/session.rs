@@ -1,0 +1,300 @@
+//! Stytch's `MemberSession` and `AuthenticationFactor`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tessera_core::{
+    DeliveryMethod, FactorType, MemberId, OrganizationId, RoleId, SessionId, factor as domain,
+};
+
+use crate::views::time;
+
+/// `api_b2b_session_v1_MemberSession` (the seed schema; python `stytch/b2b/models/sessions.py`
+/// `MemberSession`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSession {
+    pub member_session_id: SessionId,
+    pub member_id: MemberId,
+    #[serde(serialize_with = "time::stytch::serialize")]
+    pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::stytch::serialize")]
+    pub last_accessed_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::stytch::serialize")]
+    pub expires_at: DateTime<Utc>,
+    pub authentication_factors: Vec<AuthenticationFactor>,
+    pub organization_id: OrganizationId,
+    /// The session's roles, implicit ones included (`tessera_member` first).
+    pub roles: Vec<RoleId>,
+    pub organization_slug: String,
+    /// Always present, `{}` when the session has none (optional in the SDK).
+    pub custom_claims: Map<String, Value>,
+}
+
+impl MemberSession {
+    /// The session as Stytch shows it. `roles` are the session's roles as computed for this
+    /// request (`Policy::session_roles` of the member's current assignments), shown in the
+    /// given order.
+    pub fn new(
+        session: &tessera_core::MemberSession,
+        organization: &tessera_core::Organization,
+        roles: &[RoleId],
+    ) -> Self {
+        debug_assert_eq!(session.organization_id, organization.id, "session of another org");
+        Self {
+            member_session_id: session.id,
+            member_id: session.member_id,
+            started_at: session.times.started_at,
+            last_accessed_at: session.times.last_accessed_at,
+            expires_at: session.times.expires_at,
+            authentication_factors: session
+                .authentication_factors
+                .iter()
+                .map(AuthenticationFactor::new)
+                .collect(),
+            organization_id: session.organization_id,
+            roles: roles.to_vec(),
+            organization_slug: organization.slug.as_str().to_owned(),
+            custom_claims: session.custom_claims.as_map().clone(),
+        }
+    }
+}
+
+/// Stytch's flat `AuthenticationFactor` (python `stytch/consumer/models/sessions.py`, shared by
+/// B2B): `type`, `delivery_method`, the three timestamps, and at most one detail object under
+/// its own key (`email_factor`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticationFactor {
+    #[serde(rename = "type")]
+    pub factor_type: String,
+    pub delivery_method: String,
+    /// When the factor was first proved.
+    #[serde(serialize_with = "time::stytch::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::stytch::serialize")]
+    pub last_authenticated_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::stytch::serialize")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<FactorDetail>,
+}
+
+impl AuthenticationFactor {
+    pub fn new(factor: &domain::AuthenticationFactor) -> Self {
+        Self {
+            factor_type: factor_type_name(factor.factor_type()).to_owned(),
+            delivery_method: delivery_method_name(factor.delivery_method()).to_owned(),
+            created_at: factor.created_at(),
+            last_authenticated_at: factor.last_authenticated_at(),
+            updated_at: factor.updated_at(),
+            detail: factor.detail().map(FactorDetail::new),
+        }
+    }
+}
+
+impl From<&domain::AuthenticationFactor> for AuthenticationFactor {
+    fn from(factor: &domain::AuthenticationFactor) -> Self {
+        Self::new(factor)
+    }
+}
+
+/// Stytch's `type` value of a factor type.
+pub fn factor_type_name(factor_type: FactorType) -> &'static str {
+    match factor_type {
+        FactorType::MagicLink => "magic_link",
+        FactorType::EmailOtp => "email_otp",
+        FactorType::Otp => "otp",
+        FactorType::Oauth => "oauth",
+        FactorType::Sso => "sso",
+        FactorType::Password => "password",
+        FactorType::Totp => "totp",
+        FactorType::RecoveryCodes => "recovery_codes",
+        FactorType::TrustedAuthToken => "trusted_auth_token",
+        FactorType::Impersonated => "impersonated",
+        FactorType::Imported => "imported",
+        FactorType::Webauthn => "webauthn",
+    }
+}
+
+/// Stytch's `delivery_method` value of a delivery method.
+pub fn delivery_method_name(method: DeliveryMethod) -> &'static str {
+    match method {
+        DeliveryMethod::Email => "email",
+        DeliveryMethod::Sms => "sms",
+        DeliveryMethod::Whatsapp => "whatsapp",
+        DeliveryMethod::OauthGoogle => "oauth_google",
+        DeliveryMethod::OauthMicrosoft => "oauth_microsoft",
+        DeliveryMethod::OauthGithub => "oauth_github",
+        DeliveryMethod::OauthHubspot => "oauth_hubspot",
+        DeliveryMethod::OauthSlack => "oauth_slack",
+        DeliveryMethod::OauthExchangeGoogle => "oauth_exchange_google",
+        DeliveryMethod::OauthExchangeGithub => "oauth_exchange_github",
+        DeliveryMethod::OauthExchangeHubspot => "oauth_exchange_hubspot",
+        DeliveryMethod::OauthExchangeSlack => "oauth_exchange_slack",
+        DeliveryMethod::OauthAccessTokenExchange => "oauth_access_token_exchange",
+        DeliveryMethod::SsoSaml => "sso_saml",
+        DeliveryMethod::SsoOidc => "sso_oidc",
+        DeliveryMethod::Knowledge => "knowledge",
+        DeliveryMethod::AuthenticatorApp => "authenticator_app",
+        DeliveryMethod::RecoveryCode => "recovery_code",
+        DeliveryMethod::TrustedTokenExchange => "trusted_token_exchange",
+        DeliveryMethod::Impersonation => "impersonation",
+        DeliveryMethod::ImportedAuth0 => "imported_auth0",
+        DeliveryMethod::WebauthnRegistration => "webauthn_registration",
+    }
+}
+
+/// A factor's detail object, serialized under its Stytch key (`email_factor`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorDetail {
+    EmailFactor(EmailFactor),
+    PhoneNumberFactor(PhoneNumberFactor),
+    GoogleOauthFactor(OauthFactor),
+    MicrosoftOauthFactor(OauthFactor),
+    GithubOauthFactor(OauthFactor),
+    HubspotOauthFactor(OauthFactor),
+    SlackOauthFactor(OauthFactor),
+    GoogleOauthExchangeFactor(OauthExchangeFactor),
+    GithubOauthExchangeFactor(OauthExchangeFactor),
+    HubspotOauthExchangeFactor(OauthExchangeFactor),
+    SlackOauthExchangeFactor(OauthExchangeFactor),
+    OauthAccessTokenExchangeFactor(OauthAccessTokenExchangeFactor),
+    SamlSsoFactor(SsoFactor),
+    OidcSsoFactor(SsoFactor),
+    AuthenticatorAppFactor(AuthenticatorAppFactor),
+    RecoveryCodeFactor(RecoveryCodeFactor),
+    TrustedAuthTokenFactor(TrustedAuthTokenFactor),
+    ImpersonatedFactor(ImpersonatedFactor),
+    WebauthnFactor(WebauthnFactor),
+}
+
+impl FactorDetail {
+    pub fn new(detail: &domain::FactorDetail) -> Self {
+        use domain::FactorDetail as D;
+        let oauth = |f: &domain::OauthFactor| OauthFactor {
+            id: f.id.clone(),
+            provider_subject: f.provider_subject.clone(),
+            email_id: f.email_id.clone(),
+        };
+        let exchange =
+            |f: &domain::OauthExchangeFactor| OauthExchangeFactor { email_id: f.email_id.clone() };
+        let sso = |f: &domain::SsoFactor| SsoFactor {
+            id: f.id.clone(),
+            provider_id: f.provider_id.clone(),
+            external_id: f.external_id.clone(),
+        };
+        match detail {
+            D::EmailFactor(f) => Self::EmailFactor(EmailFactor {
+                email_id: f.email_id.clone(),
+                email_address: f.email_address.as_str().to_owned(),
+            }),
+            D::PhoneNumberFactor(f) => Self::PhoneNumberFactor(PhoneNumberFactor {
+                phone_id: f.phone_id.clone(),
+                phone_number: f.phone_number.clone(),
+            }),
+            D::GoogleOauthFactor(f) => Self::GoogleOauthFactor(oauth(f)),
+            D::MicrosoftOauthFactor(f) => Self::MicrosoftOauthFactor(oauth(f)),
+            D::GithubOauthFactor(f) => Self::GithubOauthFactor(oauth(f)),
+            D::HubspotOauthFactor(f) => Self::HubspotOauthFactor(oauth(f)),
+            D::SlackOauthFactor(f) => Self::SlackOauthFactor(oauth(f)),
+            D::GoogleOauthExchangeFactor(f) => Self::GoogleOauthExchangeFactor(exchange(f)),
+            D::GithubOauthExchangeFactor(f) => Self::GithubOauthExchangeFactor(exchange(f)),
+            D::HubspotOauthExchangeFactor(f) => Self::HubspotOauthExchangeFactor(exchange(f)),
+            D::SlackOauthExchangeFactor(f) => Self::SlackOauthExchangeFactor(exchange(f)),
+            D::OauthAccessTokenExchangeFactor(f) => {
+                Self::OauthAccessTokenExchangeFactor(OauthAccessTokenExchangeFactor {
+                    client_id: f.client_id.clone(),
+                })
+            }
+            D::SamlSsoFactor(f) => Self::SamlSsoFactor(sso(f)),
+            D::OidcSsoFactor(f) => Self::OidcSsoFactor(sso(f)),
+            D::AuthenticatorAppFactor(f) => {
+                Self::AuthenticatorAppFactor(AuthenticatorAppFactor { totp_id: f.totp_id.clone() })
+            }
+            D::RecoveryCodeFactor(f) => Self::RecoveryCodeFactor(RecoveryCodeFactor {
+                totp_recovery_code_id: f.totp_recovery_code_id.clone(),
+            }),
+            D::TrustedAuthTokenFactor(f) => Self::TrustedAuthTokenFactor(TrustedAuthTokenFactor {
+                token_id: f.token_id.clone(),
+            }),
+            D::ImpersonatedFactor(f) => Self::ImpersonatedFactor(ImpersonatedFactor {
+                impersonator_id: f.impersonator_id.clone(),
+                impersonator_email_address: f.impersonator_email_address.as_str().to_owned(),
+            }),
+            D::WebauthnFactor(f) => Self::WebauthnFactor(WebauthnFactor {
+                webauthn_registration_id: f.webauthn_registration_id.clone(),
+                domain: f.domain.clone(),
+                user_agent: f.user_agent.clone(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailFactor {
+    pub email_id: String,
+    pub email_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneNumberFactor {
+    pub phone_id: String,
+    pub phone_number: String,
+}
+
+/// `google_oauth_factor`, `microsoft_oauth_factor`, `github_oauth_factor`, ...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthFactor {
+    pub id: String,
+    pub provider_subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<String>,
+}
+
+/// `google_oauth_exchange_factor`, `github_oauth_exchange_factor`, ...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthExchangeFactor {
+    pub email_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthAccessTokenExchangeFactor {
+    pub client_id: String,
+}
+
+/// `saml_sso_factor` and `oidc_sso_factor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoFactor {
+    pub id: String,
+    pub provider_id: String,
+    pub external_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorAppFactor {
+    pub totp_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodeFactor {
+    pub totp_recovery_code_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedAuthTokenFactor {
+    pub token_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpersonatedFactor {
+    pub impersonator_id: String,
+    pub impersonator_email_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebauthnFactor {
+    pub webauthn_registration_id: String,
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,39 @@
+//! # tessera-store
+//!
+//! Storage for Tessera: the repository traits ([`OrganizationRepository`], [`MemberRepository`],
+//! [`SessionRepository`], [`SigningKeyRepository`]), the [`Store`] that bundles them, and three
+//! backends behind cargo features (all on by default):
+//!
+//! - `memory`: [`memory::MemoryStore`], for tests and small embeds;
+//! - `sqlite`: [`sqlite::SqliteStore`], the embedded default, through rusqlite;
+//! - `postgres`: [`postgres::PostgresStore`], the scale-out path, through sqlx.
+//!
+//! Every backend passes the same conformance suite ([`testing`], feature `testing`).
+
+pub mod error;
+pub mod repository;
+pub mod signing_key;
+
+#[cfg(feature = "memory")]
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use crate::{
+    error::{Constraint, Entity, StoreError, StoreResult},
+    repository::{
+        ExchangeFrom, MemberRepository, OrganizationRepository, SessionRepository,
+        SigningKeyRepository, Store,
+    },
+    signing_key::SigningKey,
+};
+
+#[cfg(feature = "mock")]
+pub use crate::repository::{
+    MockMemberRepository, MockOrganizationRepository, MockSessionRepository,
+    MockSigningKeyRepository,
+};

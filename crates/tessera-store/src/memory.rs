@@ -1,0 +1,596 @@
+//! The in-memory backend: every repository over one lock-protected state.
+//!
+//! For tests and small embeds that can lose their sessions on restart. Reads take a shared lock,
+//! writes an exclusive one; no lock is held across an `.await`, so each method is atomic.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tessera_core::{
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Member, MemberId, MemberRef,
+    MemberSession, Organization, OrganizationId, OrganizationRef, SessionId, TokenHash,
+    TouchInterval,
+};
+
+use crate::{
+    error::{Constraint, Entity, StoreError, StoreResult},
+    repository::{
+        ExchangeFrom, MemberRepository, OrganizationRepository, SessionRepository,
+        SigningKeyRepository, Store,
+    },
+    signing_key::SigningKey,
+};
+
+/// All data in process memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    organizations: HashMap<OrganizationId, Organization>,
+    members: HashMap<MemberId, Member>,
+    sessions: HashMap<SessionId, StoredSession>,
+    session_by_token: HashMap<TokenHash, SessionId>,
+    signing_keys: Vec<SigningKey>,
+}
+
+#[derive(Debug, Clone)]
+struct StoredSession {
+    session: MemberSession,
+    token_hash: TokenHash,
+}
+
+impl StoredSession {
+    /// The condition every session write carries: not revoked, not expired at `now`.
+    fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.session.times.revoked_at.is_none() && self.session.times.expires_at > now
+    }
+
+    fn in_organization(&self, organization_id: OrganizationId) -> bool {
+        self.session.organization_id == organization_id
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A [`Store`] over a new, empty memory backend.
+    pub fn store() -> Store {
+        Store::new(Arc::new(Self::new()), "memory")
+    }
+
+    // A panic while holding the lock cannot leave the state half-written (every write checks
+    // first and mutates last), so a poisoned lock is still consistent.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn organization(&self, reference: &OrganizationRef) -> Option<&Organization> {
+        match reference {
+            OrganizationRef::Id(id) => self.organizations.get(id),
+            OrganizationRef::Slug(slug) => self.organizations.values().find(|o| &o.slug == slug),
+        }
+    }
+
+    fn member_in(&self, organization_id: OrganizationId, member_id: MemberId) -> Option<&Member> {
+        self.members.get(&member_id).filter(|m| m.organization_id == organization_id)
+    }
+
+    fn check_organization_unique(&self, candidate: &Organization) -> StoreResult<()> {
+        for other in self.organizations.values().filter(|o| o.id != candidate.id) {
+            if other.slug == candidate.slug {
+                return Err(StoreError::Conflict(Constraint::OrganizationSlug));
+            }
+            if candidate.external_id.is_some() && other.external_id == candidate.external_id {
+                return Err(StoreError::Conflict(Constraint::OrganizationExternalId));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_member_unique(&self, candidate: &Member) -> StoreResult<()> {
+        let email = candidate.email_address.normalized();
+        let peers = self
+            .members
+            .values()
+            .filter(|m| m.organization_id == candidate.organization_id && m.id != candidate.id);
+        for other in peers {
+            if other.email_address.normalized() == email {
+                return Err(StoreError::Conflict(Constraint::MemberEmail));
+            }
+            if candidate.external_id.is_some() && other.external_id == candidate.external_id {
+                return Err(StoreError::Conflict(Constraint::MemberExternalId));
+            }
+        }
+        Ok(())
+    }
+
+    fn authenticated(
+        &self,
+        stored: &StoredSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        let session = &stored.session;
+        let member = self
+            .member_in(session.organization_id, session.member_id)
+            .ok_or(StoreError::NotFound(Entity::Session))?;
+        let organization = self
+            .organizations
+            .get(&session.organization_id)
+            .ok_or(StoreError::NotFound(Entity::Session))?;
+        let found = AuthenticatedSession {
+            session: session.clone(),
+            member: member.clone(),
+            organization: organization.clone(),
+        };
+        if found.status(now).is_active() {
+            Ok(found)
+        } else {
+            Err(StoreError::NotFound(Entity::Session))
+        }
+    }
+
+    /// The live session `session_id` of `organization_id`, for a conditional write.
+    fn live_session_mut(
+        &mut self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<&mut StoredSession> {
+        self.sessions
+            .get_mut(&session_id)
+            .filter(|s| s.in_organization(organization_id) && s.is_live(now))
+            .ok_or(StoreError::NotFound(Entity::Session))
+    }
+
+    fn check_session_insertable(
+        &self,
+        session: &MemberSession,
+        token_hash: &TokenHash,
+    ) -> StoreResult<()> {
+        if !self.organizations.contains_key(&session.organization_id) {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        if self.member_in(session.organization_id, session.member_id).is_none() {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        if self.sessions.contains_key(&session.id) {
+            return Err(StoreError::Conflict(Constraint::PrimaryKey));
+        }
+        if self.session_by_token.contains_key(token_hash) {
+            return Err(StoreError::Conflict(Constraint::SessionTokenHash));
+        }
+        Ok(())
+    }
+
+    fn insert_session(&mut self, session: &MemberSession, token_hash: &TokenHash) {
+        self.session_by_token.insert(*token_hash, session.id);
+        self.sessions.insert(
+            session.id,
+            StoredSession { session: session.clone(), token_hash: *token_hash },
+        );
+    }
+
+    fn remove_sessions_where(
+        &mut self,
+        doomed: impl Fn(&StoredSession) -> bool,
+        limit: usize,
+    ) -> u64 {
+        let ids: Vec<SessionId> = self
+            .sessions
+            .values()
+            .filter(|s| doomed(s))
+            .take(limit)
+            .map(|s| s.session.id)
+            .collect();
+        for id in &ids {
+            if let Some(stored) = self.sessions.remove(id) {
+                self.session_by_token.remove(&stored.token_hash);
+            }
+        }
+        ids.len() as u64
+    }
+}
+
+#[async_trait]
+impl OrganizationRepository for MemoryStore {
+    async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
+        let mut state = self.write();
+        if state.organizations.contains_key(&organization.id) {
+            return Err(StoreError::Conflict(Constraint::PrimaryKey));
+        }
+        state.check_organization_unique(organization)?;
+        state.organizations.insert(organization.id, organization.clone());
+        Ok(())
+    }
+
+    async fn get_organization(&self, organization: &OrganizationRef) -> StoreResult<Organization> {
+        self.read()
+            .organization(organization)
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Organization))
+    }
+
+    async fn update_organization(&self, organization: &Organization) -> StoreResult<()> {
+        let mut state = self.write();
+        if !state.organizations.contains_key(&organization.id) {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        state.check_organization_unique(organization)?;
+        if let Some(stored) = state.organizations.get_mut(&organization.id) {
+            let created_at = stored.created_at;
+            *stored = Organization { created_at, ..organization.clone() };
+        }
+        Ok(())
+    }
+
+    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
+        let mut state = self.write();
+        if state.organizations.remove(&organization_id).is_none() {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        state.members.retain(|_, m| m.organization_id != organization_id);
+        state.remove_sessions_where(|s| s.in_organization(organization_id), usize::MAX);
+        Ok(())
+    }
+
+    async fn list_organizations(
+        &self,
+        after: Option<OrganizationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Organization>> {
+        let state = self.read();
+        let mut page: Vec<Organization> = state
+            .organizations
+            .values()
+            .filter(|o| after.is_none_or(|after| o.id > after))
+            .cloned()
+            .collect();
+        page.sort_by_key(|o| o.id);
+        page.truncate(limit as usize);
+        Ok(page)
+    }
+}
+
+#[async_trait]
+impl MemberRepository for MemoryStore {
+    async fn create_member(&self, member: &Member) -> StoreResult<()> {
+        let mut state = self.write();
+        if !state.organizations.contains_key(&member.organization_id) {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        if state.members.contains_key(&member.id) {
+            return Err(StoreError::Conflict(Constraint::PrimaryKey));
+        }
+        state.check_member_unique(member)?;
+        state.members.insert(member.id, member.clone());
+        Ok(())
+    }
+
+    async fn get_member(
+        &self,
+        organization_id: OrganizationId,
+        member: &MemberRef,
+    ) -> StoreResult<Member> {
+        let state = self.read();
+        let found = match member {
+            MemberRef::Id(id) => state.member_in(organization_id, *id),
+            MemberRef::ExternalId(external_id) => state.members.values().find(|m| {
+                m.organization_id == organization_id && m.external_id.as_ref() == Some(external_id)
+            }),
+            MemberRef::Email(email) => {
+                let email = email.normalized();
+                state.members.values().find(|m| {
+                    m.organization_id == organization_id && m.email_address.normalized() == email
+                })
+            }
+        };
+        found.cloned().ok_or(StoreError::NotFound(Entity::Member))
+    }
+
+    async fn update_member(&self, member: &Member) -> StoreResult<()> {
+        let mut state = self.write();
+        if state.member_in(member.organization_id, member.id).is_none() {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        state.check_member_unique(member)?;
+        if let Some(stored) = state.members.get_mut(&member.id) {
+            let created_at = stored.created_at;
+            *stored = Member { created_at, ..member.clone() };
+        }
+        Ok(())
+    }
+
+    async fn delete_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        if state.member_in(organization_id, member_id).is_none() {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        state.members.remove(&member_id);
+        state.remove_sessions_where(|s| s.session.member_id == member_id, usize::MAX);
+        Ok(())
+    }
+
+    async fn list_members(
+        &self,
+        organization_id: OrganizationId,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        let state = self.read();
+        let mut page: Vec<Member> = state
+            .members
+            .values()
+            .filter(|m| m.organization_id == organization_id)
+            .filter(|m| after.is_none_or(|after| m.id > after))
+            .cloned()
+            .collect();
+        page.sort_by_key(|m| m.id);
+        page.truncate(limit as usize);
+        Ok(page)
+    }
+}
+
+#[async_trait]
+impl SessionRepository for MemoryStore {
+    async fn create_session(
+        &self,
+        session: &MemberSession,
+        token_hash: &TokenHash,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        state.check_session_insertable(session, token_hash)?;
+        state.insert_session(session, token_hash);
+        Ok(())
+    }
+
+    async fn find_session_by_token(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        let state = self.read();
+        let stored = state
+            .session_by_token
+            .get(token_hash)
+            .and_then(|id| state.sessions.get(id))
+            .ok_or(StoreError::NotFound(Entity::Session))?;
+        state.authenticated(stored, now)
+    }
+
+    async fn find_session_by_id(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        let state = self.read();
+        let stored = state
+            .sessions
+            .get(&session_id)
+            .filter(|s| s.in_organization(organization_id))
+            .ok_or(StoreError::NotFound(Entity::Session))?;
+        state.authenticated(stored, now)
+    }
+
+    async fn touch_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        interval: TouchInterval,
+    ) -> StoreResult<bool> {
+        let mut state = self.write();
+        let Ok(stored) = state.live_session_mut(organization_id, session_id, now) else {
+            return Ok(false);
+        };
+        if !stored.session.times.touch_due(now, interval) {
+            return Ok(false);
+        }
+        stored.session.times.last_accessed_at = now;
+        Ok(true)
+    }
+
+    async fn extend_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let mut state = self.write();
+        let stored = state.live_session_mut(organization_id, session_id, now)?;
+        stored.session.times.expires_at = expires_at;
+        stored.session.times.last_accessed_at = stored.session.times.last_accessed_at.max(now);
+        stored.session.updated_at = now;
+        Ok(stored.session.clone())
+    }
+
+    async fn patch_session_claims(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        patch: &Value,
+        namespaces: &ClaimNamespaces,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let mut state = self.write();
+        let stored = state.live_session_mut(organization_id, session_id, now)?;
+        let claims = stored.session.custom_claims.patched(patch, namespaces)?;
+        stored.session.custom_claims = claims;
+        stored.session.updated_at = now;
+        Ok(stored.session.clone())
+    }
+
+    async fn rotate_session_token(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        current: &TokenHash,
+        next: &TokenHash,
+        factors: &[AuthenticationFactor],
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let mut state = self.write();
+        if state.session_by_token.contains_key(next) {
+            return Err(StoreError::Conflict(Constraint::SessionTokenHash));
+        }
+        let stored = state.live_session_mut(organization_id, session_id, now)?;
+        if stored.token_hash != *current {
+            return Err(StoreError::NotFound(Entity::Session));
+        }
+        stored.token_hash = *next;
+        stored.session.authentication_factors = factors.to_vec();
+        stored.session.updated_at = now;
+        let session = stored.session.clone();
+        state.session_by_token.remove(current);
+        state.session_by_token.insert(*next, session_id);
+        Ok(session)
+    }
+
+    async fn revoke_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        let stored = state.live_session_mut(organization_id, session_id, now)?;
+        stored.session.times.revoked_at = Some(now);
+        stored.session.updated_at = now;
+        Ok(())
+    }
+
+    async fn revoke_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut state = self.write();
+        if state.member_in(organization_id, member_id).is_none() {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        let mut revoked = 0;
+        for stored in state.sessions.values_mut() {
+            if stored.in_organization(organization_id)
+                && stored.session.member_id == member_id
+                && stored.is_live(now)
+            {
+                stored.session.times.revoked_at = Some(now);
+                stored.session.updated_at = now;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
+    async fn list_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MemberSession>> {
+        let state = self.read();
+        if state.member_in(organization_id, member_id).is_none() {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        let mut sessions: Vec<MemberSession> = state
+            .sessions
+            .values()
+            .filter(|s| s.in_organization(organization_id) && s.session.member_id == member_id)
+            .filter_map(|s| state.authenticated(s, now).ok().map(|found| found.session))
+            .collect();
+        sessions.sort_by_key(|s| (s.times.started_at, s.id));
+        Ok(sessions)
+    }
+
+    async fn exchange_session(
+        &self,
+        from: &ExchangeFrom,
+        to: &MemberSession,
+        to_token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        let old = state.live_session_mut(from.organization_id, from.session_id, now)?;
+        if old.token_hash != from.token_hash {
+            return Err(StoreError::NotFound(Entity::Session));
+        }
+        state.check_session_insertable(to, to_token_hash)?;
+        if let Ok(old) = state.live_session_mut(from.organization_id, from.session_id, now) {
+            old.session.times.revoked_at = Some(now);
+            old.session.updated_at = now;
+        }
+        state.insert_session(to, to_token_hash);
+        Ok(())
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
+        let mut state = self.write();
+        Ok(state.remove_sessions_where(
+            |s| {
+                s.session.times.expires_at < before
+                    || s.session.times.revoked_at.is_some_and(|at| at < before)
+            },
+            batch_size as usize,
+        ))
+    }
+}
+
+#[async_trait]
+impl SigningKeyRepository for MemoryStore {
+    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+        let mut state = self.write();
+        if state.signing_keys.iter().any(|k| k.kid == key.kid) {
+            return Err(StoreError::Conflict(Constraint::SigningKeyId));
+        }
+        state.signing_keys.push(key.clone());
+        state.signing_keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
+        Ok(())
+    }
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        Ok(self.read().signing_keys.clone())
+    }
+
+    async fn retire_signing_key(&self, kid: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut state = self.write();
+        let key = state
+            .signing_keys
+            .iter_mut()
+            .find(|k| k.kid == kid && k.retired_at.is_none())
+            .ok_or(StoreError::NotFound(Entity::SigningKey))?;
+        key.retired_at = Some(at);
+        Ok(())
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
+        let mut state = self.write();
+        let before = state.signing_keys.len();
+        state.signing_keys.retain(|k| k.kid != kid);
+        if state.signing_keys.len() == before {
+            return Err(StoreError::NotFound(Entity::SigningKey));
+        }
+        Ok(())
+    }
+}

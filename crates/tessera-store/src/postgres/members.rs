@@ -1,0 +1,188 @@
+//! [`MemberRepository`] on PostgreSQL. Every statement filters on `organization_id`.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tessera_core::{Member, MemberId, MemberRef, OrganizationId};
+
+use super::{
+    PostgresStore,
+    errors::{is_foreign_key_violation, query_error},
+    rows::{self, MEMBERS},
+};
+use crate::{
+    error::{Entity, StoreError, StoreResult},
+    repository::MemberRepository,
+};
+
+/// The JSON and array columns of a member.
+struct Columns {
+    roles: Vec<String>,
+    trusted_metadata: Value,
+    untrusted_metadata: Value,
+}
+
+impl Columns {
+    fn of(member: &Member) -> StoreResult<Self> {
+        Ok(Self {
+            roles: member.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            trusted_metadata: rows::json_column(
+                MEMBERS,
+                "trusted_metadata",
+                serde_json::to_value(&member.trusted_metadata),
+            )?,
+            untrusted_metadata: rows::json_column(
+                MEMBERS,
+                "untrusted_metadata",
+                serde_json::to_value(&member.untrusted_metadata),
+            )?,
+        })
+    }
+}
+
+#[async_trait]
+impl MemberRepository for PostgresStore {
+    async fn create_member(&self, member: &Member) -> StoreResult<()> {
+        let columns = Columns::of(member)?;
+        sqlx::query(
+            "INSERT INTO members (id, organization_id, email_address, email_normalized, name, \
+             external_id, roles, trusted_metadata, untrusted_metadata, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(member.id.as_uuid())
+        .bind(member.organization_id.as_uuid())
+        .bind(member.email_address.as_str())
+        .bind(member.email_address.normalized())
+        .bind(member.name.as_deref())
+        .bind(member.external_id.as_ref().map(|e| e.as_str()))
+        .bind(&columns.roles)
+        .bind(&columns.trusted_metadata)
+        .bind(&columns.untrusted_metadata)
+        .bind(member.created_at)
+        .bind(member.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e, "members_organization_fkey") {
+                StoreError::NotFound(Entity::Organization)
+            } else {
+                query_error("create a member", e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn get_member(
+        &self,
+        organization_id: OrganizationId,
+        member: &MemberRef,
+    ) -> StoreResult<Member> {
+        let org = organization_id.as_uuid();
+        let row = match member {
+            MemberRef::Id(id) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    member_columns!(),
+                    " FROM members m WHERE m.organization_id = $1 AND m.id = $2"
+                ))
+                .bind(org)
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+            }
+            MemberRef::ExternalId(external_id) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    member_columns!(),
+                    " FROM members m WHERE m.organization_id = $1 AND m.external_id = $2"
+                ))
+                .bind(org)
+                .bind(external_id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+            }
+            MemberRef::Email(email) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    member_columns!(),
+                    " FROM members m WHERE m.organization_id = $1 AND m.email_normalized = $2"
+                ))
+                .bind(org)
+                .bind(email.normalized())
+                .fetch_optional(&self.pool)
+                .await
+            }
+        }
+        .map_err(|e| query_error("read a member", e))?;
+        match row {
+            Some(row) => rows::member(&row),
+            None => Err(StoreError::NotFound(Entity::Member)),
+        }
+    }
+
+    async fn update_member(&self, member: &Member) -> StoreResult<()> {
+        let columns = Columns::of(member)?;
+        let result = sqlx::query(
+            "UPDATE members SET email_address = $3, email_normalized = $4, name = $5, \
+             external_id = $6, roles = $7, trusted_metadata = $8, untrusted_metadata = $9, \
+             updated_at = $10 \
+             WHERE organization_id = $1 AND id = $2",
+        )
+        .bind(member.organization_id.as_uuid())
+        .bind(member.id.as_uuid())
+        .bind(member.email_address.as_str())
+        .bind(member.email_address.normalized())
+        .bind(member.name.as_deref())
+        .bind(member.external_id.as_ref().map(|e| e.as_str()))
+        .bind(&columns.roles)
+        .bind(&columns.trusted_metadata)
+        .bind(&columns.untrusted_metadata)
+        .bind(member.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| query_error("update a member", e))?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        Ok(())
+    }
+
+    async fn delete_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+    ) -> StoreResult<()> {
+        // Sessions go by `ON DELETE CASCADE`.
+        let result = sqlx::query("DELETE FROM members WHERE organization_id = $1 AND id = $2")
+            .bind(organization_id.as_uuid())
+            .bind(member_id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| query_error("delete a member", e))?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Member));
+        }
+        Ok(())
+    }
+
+    async fn list_members(
+        &self,
+        organization_id: OrganizationId,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            member_columns!(),
+            " FROM members m WHERE m.organization_id = $1 \
+             AND m.id > COALESCE($2, '00000000-0000-0000-0000-000000000000'::uuid) \
+             ORDER BY m.id LIMIT $3"
+        ))
+        .bind(organization_id.as_uuid())
+        .bind(after.map(|id| *id.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| query_error("list members", e))?;
+        rows.iter().map(rows::member).collect()
+    }
+}

@@ -1,0 +1,146 @@
+//! [`OrganizationRepository`] on PostgreSQL.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tessera_core::{Organization, OrganizationId, OrganizationRef};
+
+use super::{
+    PostgresStore,
+    errors::query_error,
+    rows::{self, ORGANIZATIONS},
+};
+use crate::{
+    error::{Entity, StoreError, StoreResult},
+    repository::OrganizationRepository,
+};
+
+/// The `trusted_metadata` column of an organization.
+fn metadata(organization: &Organization) -> StoreResult<Value> {
+    rows::json_column(
+        ORGANIZATIONS,
+        "trusted_metadata",
+        serde_json::to_value(&organization.trusted_metadata),
+    )
+}
+
+#[async_trait]
+impl OrganizationRepository for PostgresStore {
+    async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
+        let lifetime = &organization.settings.lifetime;
+        sqlx::query(
+            "INSERT INTO organizations (id, slug, external_id, name, email, trusted_metadata, \
+             mfa_policy, max_lifetime_minutes, idle_timeout_minutes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(organization.id.as_uuid())
+        .bind(organization.slug.as_str())
+        .bind(organization.external_id.as_ref().map(|e| e.as_str()))
+        .bind(organization.name.as_str())
+        .bind(organization.email.as_ref().map(|e| e.as_str()))
+        .bind(metadata(organization)?)
+        .bind(rows::mfa_policy_str(organization.settings.mfa_policy))
+        .bind(minutes(lifetime.max_lifetime.minutes()))
+        .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
+        .bind(organization.created_at)
+        .bind(organization.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| query_error("create an organization", e))?;
+        Ok(())
+    }
+
+    async fn get_organization(&self, organization: &OrganizationRef) -> StoreResult<Organization> {
+        let row = match organization {
+            OrganizationRef::Id(id) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    organization_columns!(),
+                    " FROM organizations o WHERE o.id = $1"
+                ))
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+            }
+            OrganizationRef::Slug(slug) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    organization_columns!(),
+                    " FROM organizations o WHERE o.slug = $1"
+                ))
+                .bind(slug.as_str())
+                .fetch_optional(&self.pool)
+                .await
+            }
+        }
+        .map_err(|e| query_error("read an organization", e))?;
+        match row {
+            Some(row) => rows::organization(&row),
+            None => Err(StoreError::NotFound(Entity::Organization)),
+        }
+    }
+
+    async fn update_organization(&self, organization: &Organization) -> StoreResult<()> {
+        let lifetime = &organization.settings.lifetime;
+        let result = sqlx::query(
+            "UPDATE organizations SET slug = $2, external_id = $3, name = $4, email = $5, \
+             trusted_metadata = $6, mfa_policy = $7, max_lifetime_minutes = $8, \
+             idle_timeout_minutes = $9, updated_at = $10 \
+             WHERE id = $1",
+        )
+        .bind(organization.id.as_uuid())
+        .bind(organization.slug.as_str())
+        .bind(organization.external_id.as_ref().map(|e| e.as_str()))
+        .bind(organization.name.as_str())
+        .bind(organization.email.as_ref().map(|e| e.as_str()))
+        .bind(metadata(organization)?)
+        .bind(rows::mfa_policy_str(organization.settings.mfa_policy))
+        .bind(minutes(lifetime.max_lifetime.minutes()))
+        .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
+        .bind(organization.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| query_error("update an organization", e))?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        Ok(())
+    }
+
+    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
+        // Members go by `ON DELETE CASCADE`, and their sessions with them.
+        let result = sqlx::query("DELETE FROM organizations WHERE id = $1")
+            .bind(organization_id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| query_error("delete an organization", e))?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        Ok(())
+    }
+
+    async fn list_organizations(
+        &self,
+        after: Option<OrganizationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Organization>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            organization_columns!(),
+            " FROM organizations o \
+             WHERE o.id > COALESCE($1, '00000000-0000-0000-0000-000000000000'::uuid) \
+             ORDER BY o.id LIMIT $2"
+        ))
+        .bind(after.map(|id| *id.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| query_error("list organizations", e))?;
+        rows.iter().map(rows::organization).collect()
+    }
+}
+
+/// Minutes settings are at most 527 040, well within `integer`.
+fn minutes(m: u32) -> i32 {
+    i32::try_from(m).unwrap_or(i32::MAX)
+}

@@ -1,0 +1,227 @@
+//! Rows to domain values and back. Reading goes through the domain parsers, so a damaged row is
+//! a [`StoreError::Corrupt`] naming its table, never a panic nor an invalid value.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::{Row, postgres::PgRow};
+use tessera_core::{
+    AuthenticationFactor, CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy,
+    MaxLifetime, Member, MemberId, MemberSession, MfaPolicy, Organization, OrganizationId,
+    OrganizationName, OrganizationSettings, OrganizationSlug, RoleId, SessionAttributes, SessionId,
+    SessionTimes,
+};
+
+use super::errors::column_error;
+use crate::{
+    error::{StoreError, StoreResult},
+    signing_key::SigningKey,
+};
+
+pub(super) const ORGANIZATIONS: &str = "organizations";
+pub(super) const MEMBERS: &str = "members";
+pub(super) const SESSIONS: &str = "sessions";
+pub(super) const SIGNING_KEYS: &str = "signing_keys";
+
+/// One column of a row of `table`.
+fn get<'r, T>(row: &'r PgRow, table: &'static str, column: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(|e| column_error(table, column, e))
+}
+
+/// A column holding a domain value that parses from a string.
+fn parsed<T, E>(
+    row: &PgRow,
+    table: &'static str,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = get(row, table, column)?;
+    parse(&text).map_err(|e| corrupt_column(table, column, e))
+}
+
+fn parsed_opt<T, E>(
+    row: &PgRow,
+    table: &'static str,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<Option<T>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let text: Option<String> = get(row, table, column)?;
+    text.map(|t| parse(&t)).transpose().map_err(|e| corrupt_column(table, column, e))
+}
+
+fn factors(row: &PgRow) -> StoreResult<Vec<AuthenticationFactor>> {
+    let column = "s_authentication_factors";
+    let value: Value = get(row, SESSIONS, column)?;
+    serde_json::from_value(value).map_err(|e| corrupt_column(SESSIONS, column, e))
+}
+
+fn attributes(row: &PgRow) -> StoreResult<SessionAttributes> {
+    let column = "s_attributes";
+    let value: Value = get(row, SESSIONS, column)?;
+    serde_json::from_value(value).map_err(|e| corrupt_column(SESSIONS, column, e))
+}
+
+/// A JSON column that must hold an object.
+fn json_object(row: &PgRow, table: &'static str, column: &str) -> StoreResult<Map<String, Value>> {
+    match get::<Value>(row, table, column)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(StoreError::corrupt(table, format!("column `{column}` is not a JSON object"))),
+    }
+}
+
+fn corrupt_column(
+    table: &'static str,
+    column: &str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> StoreError {
+    StoreError::corrupt_with(table, format!("column `{column}` holds an invalid value"), e)
+}
+
+fn minutes<T, E>(
+    row: &PgRow,
+    table: &'static str,
+    column: &str,
+    parse: impl FnOnce(i64) -> Result<T, E>,
+) -> StoreResult<Option<T>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let minutes: Option<i32> = get(row, table, column)?;
+    minutes.map(|m| parse(i64::from(m))).transpose().map_err(|e| corrupt_column(table, column, e))
+}
+
+/// An organization from columns aliased `o_*` ([`organization_columns!`]).
+pub(super) fn organization(row: &PgRow) -> StoreResult<Organization> {
+    let t = ORGANIZATIONS;
+    let max_lifetime = minutes(row, t, "o_max_lifetime_minutes", MaxLifetime::from_minutes)?
+        .ok_or_else(|| StoreError::corrupt(t, "column `o_max_lifetime_minutes` is null"))?;
+    Ok(Organization {
+        id: OrganizationId::from_uuid(get(row, t, "o_id")?),
+        name: parsed(row, t, "o_name", OrganizationName::parse)?,
+        slug: parsed(row, t, "o_slug", OrganizationSlug::parse)?,
+        external_id: parsed_opt(row, t, "o_external_id", ExternalId::parse)?,
+        email: parsed_opt(row, t, "o_email", EmailAddress::parse)?,
+        trusted_metadata: json_object(row, t, "o_trusted_metadata")?,
+        settings: OrganizationSettings {
+            mfa_policy: parsed(row, t, "o_mfa_policy", mfa_policy_from_str)?,
+            lifetime: LifetimePolicy {
+                max_lifetime,
+                idle_timeout: minutes(row, t, "o_idle_timeout_minutes", IdleTimeout::from_minutes)?,
+            },
+        },
+        created_at: get(row, t, "o_created_at")?,
+        updated_at: get(row, t, "o_updated_at")?,
+    })
+}
+
+/// A member from columns aliased `m_*` ([`member_columns!`]).
+pub(super) fn member(row: &PgRow) -> StoreResult<Member> {
+    let t = MEMBERS;
+    let roles: Vec<String> = get(row, t, "m_roles")?;
+    let roles = roles
+        .iter()
+        .map(|r| RoleId::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| corrupt_column(t, "m_roles", e))?;
+    Ok(Member {
+        id: MemberId::from_uuid(get(row, t, "m_id")?),
+        organization_id: OrganizationId::from_uuid(get(row, t, "m_organization_id")?),
+        email_address: parsed(row, t, "m_email_address", EmailAddress::parse)?,
+        name: get(row, t, "m_name")?,
+        external_id: parsed_opt(row, t, "m_external_id", ExternalId::parse)?,
+        roles,
+        trusted_metadata: json_object(row, t, "m_trusted_metadata")?,
+        untrusted_metadata: json_object(row, t, "m_untrusted_metadata")?,
+        created_at: get(row, t, "m_created_at")?,
+        updated_at: get(row, t, "m_updated_at")?,
+    })
+}
+
+/// A session from columns aliased `s_*` ([`session_columns!`]).
+pub(super) fn session(row: &PgRow) -> StoreResult<MemberSession> {
+    let t = SESSIONS;
+    let claims: Value = get(row, t, "s_custom_claims")?;
+    Ok(MemberSession {
+        id: SessionId::from_uuid(get(row, t, "s_id")?),
+        organization_id: OrganizationId::from_uuid(get(row, t, "s_organization_id")?),
+        member_id: MemberId::from_uuid(get(row, t, "s_member_id")?),
+        times: SessionTimes {
+            started_at: get(row, t, "s_started_at")?,
+            last_accessed_at: get(row, t, "s_last_accessed_at")?,
+            expires_at: get(row, t, "s_expires_at")?,
+            revoked_at: get(row, t, "s_revoked_at")?,
+        },
+        authentication_factors: factors(row)?,
+        custom_claims: CustomClaims::from_stored(claims)
+            .map_err(|e| corrupt_column(t, "s_custom_claims", e))?,
+        attributes: attributes(row)?,
+        return_url: get(row, t, "s_return_url")?,
+        updated_at: get(row, t, "s_updated_at")?,
+    })
+}
+
+/// Stored custom claims (a row locked for a patch), checked like [`session`] does.
+pub(super) fn stored_claims(value: Value) -> StoreResult<CustomClaims> {
+    CustomClaims::from_stored(value).map_err(|e| corrupt_column(SESSIONS, "custom_claims", e))
+}
+
+/// A signing key from the plain columns of `signing_keys`.
+pub(super) fn signing_key(row: &PgRow) -> StoreResult<SigningKey> {
+    let t = SIGNING_KEYS;
+    Ok(SigningKey {
+        kid: get(row, t, "kid")?,
+        algorithm: get(row, t, "algorithm")?,
+        private_key_der: get(row, t, "private_key_der")?,
+        public_key_der: get(row, t, "public_key_der")?,
+        created_at: get::<DateTime<Utc>>(row, t, "created_at")?,
+        retired_at: get(row, t, "retired_at")?,
+    })
+}
+
+/// The wire value of an MFA policy, as stored.
+pub(super) fn mfa_policy_str(policy: MfaPolicy) -> &'static str {
+    match policy {
+        MfaPolicy::Optional => "OPTIONAL",
+        MfaPolicy::RequiredForAll => "REQUIRED_FOR_ALL",
+    }
+}
+
+fn mfa_policy_from_str(s: &str) -> Result<MfaPolicy, UnknownValue> {
+    match s {
+        "OPTIONAL" => Ok(MfaPolicy::Optional),
+        "REQUIRED_FOR_ALL" => Ok(MfaPolicy::RequiredForAll),
+        _ => Err(UnknownValue),
+    }
+}
+
+/// A stored enum value this version does not know.
+#[derive(Debug)]
+struct UnknownValue;
+
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unknown value")
+    }
+}
+
+impl std::error::Error for UnknownValue {}
+
+/// Serializes a value for a JSON column (infallible for the domain types, which have string
+/// keys only; a failure would be a bug, reported rather than panicking).
+pub(super) fn json_column(
+    table: &'static str,
+    column: &str,
+    value: Result<Value, serde_json::Error>,
+) -> StoreResult<Value> {
+    value.map_err(|e| {
+        StoreError::corrupt_with(table, format!("cannot serialize column `{column}`"), e)
+    })
+}

@@ -1,0 +1,506 @@
+//! [`SessionRepository`] on PostgreSQL.
+//!
+//! Every write is one conditional statement whose `WHERE` says "this session, of this
+//! organization, active at `now`" ([`session_active_at!`]); under Read Committed, a statement that
+//! waited for a concurrent writer re-checks that condition against the row the writer left, so
+//! nothing ever writes to a session revoked before it. Claim patches lock the row instead
+//! (`SELECT ... FOR UPDATE`), because the new claims are computed in Rust from the old ones.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Postgres, Transaction, postgres::PgRow};
+use tessera_core::{
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, MemberId, MemberSession,
+    OrganizationId, SessionId, TokenHash, TouchInterval,
+};
+
+use super::{
+    PostgresStore,
+    errors::{is_foreign_key_violation, query_error},
+    rows::{self, SESSIONS},
+};
+use crate::{
+    error::{Entity, StoreError, StoreResult},
+    repository::{ExchangeFrom, SessionRepository},
+};
+
+const INSERT: &str = "INSERT INTO sessions (id, organization_id, member_id, token_hash, \
+                      started_at, last_accessed_at, expires_at, revoked_at, \
+                      authentication_factors, custom_claims, attributes, return_url, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// Session, member and organization of one session, joined.
+macro_rules! authenticated_select {
+    () => {
+        concat!(
+            "SELECT ",
+            session_columns!(),
+            ", ",
+            member_columns!(),
+            ", ",
+            organization_columns!(),
+            " FROM sessions s \
+             JOIN members m ON m.organization_id = s.organization_id AND m.id = s.member_id \
+             JOIN organizations o ON o.id = s.organization_id "
+        )
+    };
+}
+
+/// The hot path: an equality on the unique `token_hash` index. Cheap filters run in SQL; the
+/// whole status rule (absolute lifetime, idle timeout) runs in Rust on the joined organization.
+const FIND_BY_TOKEN: &str = concat!(
+    authenticated_select!(),
+    "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
+);
+
+const FIND_BY_ID: &str = concat!(
+    authenticated_select!(),
+    "WHERE s.organization_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3"
+);
+
+const TOUCH: &str = concat!(
+    "UPDATE sessions AS s SET last_accessed_at = $3 FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
+     AND s.last_accessed_at <= $4 AND ",
+    session_active_at!("$3")
+);
+
+const EXTEND: &str = concat!(
+    "UPDATE sessions AS s SET expires_at = $3, \
+     last_accessed_at = GREATEST(s.last_accessed_at, $4), updated_at = $4 \
+     FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 AND ",
+    session_active_at!("$4"),
+    " RETURNING ",
+    session_columns!()
+);
+
+const LOCK_CLAIMS: &str = concat!(
+    "SELECT s.custom_claims FROM sessions s JOIN organizations o ON o.id = s.organization_id \
+     WHERE s.organization_id = $1 AND s.id = $2 AND ",
+    session_active_at!("$3"),
+    " FOR UPDATE OF s"
+);
+
+const WRITE_CLAIMS: &str = concat!(
+    "UPDATE sessions AS s SET custom_claims = $3, updated_at = $4 \
+     WHERE s.organization_id = $1 AND s.id = $2 RETURNING ",
+    session_columns!()
+);
+
+const ROTATE: &str = concat!(
+    "UPDATE sessions AS s SET token_hash = $4, authentication_factors = $5, updated_at = $6 \
+     FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
+     AND s.token_hash = $3 AND ",
+    session_active_at!("$6"),
+    " RETURNING ",
+    session_columns!()
+);
+
+const REVOKE: &str = concat!(
+    "UPDATE sessions AS s SET revoked_at = $3, updated_at = $3 FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 AND ",
+    session_active_at!("$3")
+);
+
+/// [`REVOKE`], only while the session still holds the token `$4` (exchange).
+const REVOKE_HOLDING: &str = concat!(
+    "UPDATE sessions AS s SET revoked_at = $3, updated_at = $3 FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
+     AND s.token_hash = $4 AND ",
+    session_active_at!("$3")
+);
+
+const REVOKE_MEMBER: &str = concat!(
+    "UPDATE sessions AS s SET revoked_at = $3, updated_at = $3 FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.member_id = $2 AND ",
+    session_active_at!("$3")
+);
+
+const LIST_MEMBER: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions s JOIN organizations o ON o.id = s.organization_id \
+     WHERE s.organization_id = $1 AND s.member_id = $2 AND ",
+    session_active_at!("$3"),
+    " ORDER BY s.started_at, s.id"
+);
+
+/// A bounded batch; `SKIP LOCKED` lets several nodes purge at once without waiting on each
+/// other (or on a session being written), each taking different rows.
+const PURGE: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+                     WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+/// The JSON columns of a session being written.
+struct JsonColumns {
+    factors: Value,
+    claims: Value,
+    attributes: Value,
+}
+
+impl JsonColumns {
+    fn of(session: &MemberSession) -> StoreResult<Self> {
+        Ok(Self {
+            factors: factors_json(&session.authentication_factors)?,
+            claims: Value::Object(session.custom_claims.as_map().clone()),
+            attributes: rows::json_column(
+                SESSIONS,
+                "attributes",
+                serde_json::to_value(&session.attributes),
+            )?,
+        })
+    }
+}
+
+fn factors_json(factors: &[AuthenticationFactor]) -> StoreResult<Value> {
+    rows::json_column(SESSIONS, "authentication_factors", serde_json::to_value(factors))
+}
+
+async fn insert<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    session: &MemberSession,
+    token_hash: &TokenHash,
+    json: &JsonColumns,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT)
+        .bind(session.id.as_uuid())
+        .bind(session.organization_id.as_uuid())
+        .bind(session.member_id.as_uuid())
+        .bind(token_hash.as_bytes().as_slice())
+        .bind(session.times.started_at)
+        .bind(session.times.last_accessed_at)
+        .bind(session.times.expires_at)
+        .bind(session.times.revoked_at)
+        .bind(&json.factors)
+        .bind(&json.claims)
+        .bind(&json.attributes)
+        .bind(session.return_url.as_deref())
+        .bind(session.updated_at)
+        .execute(executor)
+        .await
+        .map(drop)
+}
+
+/// A session, its member and organization from one row of [`authenticated_select!`], if the
+/// session is active at `now`.
+fn active(row: Option<PgRow>, now: DateTime<Utc>) -> StoreResult<AuthenticatedSession> {
+    let Some(row) = row else {
+        return Err(StoreError::NotFound(Entity::Session));
+    };
+    let found = AuthenticatedSession {
+        session: rows::session(&row)?,
+        member: rows::member(&row)?,
+        organization: rows::organization(&row)?,
+    };
+    if found.status(now).is_active() {
+        Ok(found)
+    } else {
+        Err(StoreError::NotFound(Entity::Session))
+    }
+}
+
+fn updated(row: Option<PgRow>) -> StoreResult<MemberSession> {
+    match row {
+        Some(row) => rows::session(&row),
+        None => Err(StoreError::NotFound(Entity::Session)),
+    }
+}
+
+impl PostgresStore {
+    async fn organization_exists(&self, organization_id: OrganizationId) -> StoreResult<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
+            .bind(organization_id.as_uuid())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| query_error("look up an organization", e))
+    }
+
+    async fn member_exists(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+    ) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM members WHERE organization_id = $1 AND id = $2)",
+        )
+        .bind(organization_id.as_uuid())
+        .bind(member_id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| query_error("look up a member", e))
+    }
+
+    /// `NotFound(Member)` unless the member exists in the organization.
+    async fn require_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+    ) -> StoreResult<()> {
+        if self.member_exists(organization_id, member_id).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(Entity::Member))
+        }
+    }
+
+    /// Maps a failed session insert: the composite foreign key says the member is not in that
+    /// organization; a second look tells whether the organization itself is missing.
+    async fn insert_error(&self, session: &MemberSession, e: sqlx::Error) -> StoreError {
+        if !is_foreign_key_violation(&e, "sessions_member_fkey") {
+            return query_error("create a session", e);
+        }
+        match self.organization_exists(session.organization_id).await {
+            Ok(true) => StoreError::NotFound(Entity::Member),
+            Ok(false) => StoreError::NotFound(Entity::Organization),
+            Err(e) => e,
+        }
+    }
+
+    async fn begin(&self, doing: &'static str) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(|e| query_error(doing, e))
+    }
+}
+
+#[async_trait]
+impl SessionRepository for PostgresStore {
+    async fn create_session(
+        &self,
+        session: &MemberSession,
+        token_hash: &TokenHash,
+    ) -> StoreResult<()> {
+        let json = JsonColumns::of(session)?;
+        match insert(&self.pool, session, token_hash, &json).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.insert_error(session, e).await),
+        }
+    }
+
+    async fn find_session_by_token(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        let row = sqlx::query(FIND_BY_TOKEN)
+            .bind(token_hash.as_bytes().as_slice())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| query_error("look up a session by token", e))?;
+        active(row, now)
+    }
+
+    async fn find_session_by_id(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        let row = sqlx::query(FIND_BY_ID)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| query_error("look up a session", e))?;
+        active(row, now)
+    }
+
+    async fn touch_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        interval: TouchInterval,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(TOUCH)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(now)
+            .bind(now - interval.as_delta())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| query_error("touch a session", e))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn extend_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let row = sqlx::query(EXTEND)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(expires_at)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| query_error("extend a session", e))?;
+        updated(row)
+    }
+
+    async fn patch_session_claims(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        patch: &Value,
+        namespaces: &ClaimNamespaces,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        const DOING: &str = "patch session claims";
+        let mut tx = self.begin(DOING).await?;
+        // Concurrent patches queue on this row lock; each one merges into the claims the
+        // previous one committed. Dropping `tx` on any early return rolls back.
+        let stored: Option<Value> = sqlx::query_scalar(LOCK_CLAIMS)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        let Some(stored) = stored else {
+            return Err(StoreError::NotFound(Entity::Session));
+        };
+        let claims = rows::stored_claims(stored)?.patched(patch, namespaces)?;
+        let row = sqlx::query(WRITE_CLAIMS)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(Value::Object(claims.as_map().clone()))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        let session = updated(row)?;
+        tx.commit().await.map_err(|e| query_error(DOING, e))?;
+        Ok(session)
+    }
+
+    async fn rotate_session_token(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        current: &TokenHash,
+        next: &TokenHash,
+        factors: &[AuthenticationFactor],
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let row = sqlx::query(ROTATE)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(current.as_bytes().as_slice())
+            .bind(next.as_bytes().as_slice())
+            .bind(factors_json(factors)?)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| query_error("rotate a session token", e))?;
+        updated(row)
+    }
+
+    async fn revoke_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let result = sqlx::query(REVOKE)
+            .bind(organization_id.as_uuid())
+            .bind(session_id.as_uuid())
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| query_error("revoke a session", e))?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Entity::Session));
+        }
+        Ok(())
+    }
+
+    async fn revoke_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let revoked = sqlx::query(REVOKE_MEMBER)
+            .bind(organization_id.as_uuid())
+            .bind(member_id.as_uuid())
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| query_error("revoke a member's sessions", e))?
+            .rows_affected();
+        if revoked == 0 {
+            // Nothing to revoke, or no such member: only the second is an error.
+            self.require_member(organization_id, member_id).await?;
+        }
+        Ok(revoked)
+    }
+
+    async fn list_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MemberSession>> {
+        let found = sqlx::query(LIST_MEMBER)
+            .bind(organization_id.as_uuid())
+            .bind(member_id.as_uuid())
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| query_error("list a member's sessions", e))?;
+        if found.is_empty() {
+            self.require_member(organization_id, member_id).await?;
+        }
+        found.iter().map(rows::session).collect()
+    }
+
+    async fn exchange_session(
+        &self,
+        from: &ExchangeFrom,
+        to: &MemberSession,
+        to_token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        const DOING: &str = "exchange a session";
+        let json = JsonColumns::of(to)?;
+        let mut tx = self.begin(DOING).await?;
+        let revoked = sqlx::query(REVOKE_HOLDING)
+            .bind(from.organization_id.as_uuid())
+            .bind(from.session_id.as_uuid())
+            .bind(now)
+            .bind(from.token_hash.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| query_error(DOING, e))?
+            .rows_affected();
+        if revoked != 1 {
+            // Dropping `tx` rolls back.
+            return Err(StoreError::NotFound(Entity::Session));
+        }
+        if let Err(e) = insert(&mut *tx, to, to_token_hash, &json).await {
+            // Roll back before looking further, so the old session is live again at once.
+            tx.rollback().await.ok();
+            return Err(self.insert_error(to, e).await);
+        }
+        tx.commit().await.map_err(|e| query_error(DOING, e))
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
+        if batch_size == 0 {
+            return Ok(0);
+        }
+        let result = sqlx::query(PURGE)
+            .bind(before)
+            .bind(i64::from(batch_size))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| query_error("purge sessions", e))?;
+        Ok(result.rows_affected())
+    }
+}

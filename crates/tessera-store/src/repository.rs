@@ -1,0 +1,282 @@
+//! The repository traits every backend implements, and [`Store`], which bundles them.
+//!
+//! Rules every implementation keeps (the conformance suite in [`crate::testing`] checks them):
+//! - Every method that reads or writes a member or a session takes the `organization_id` and
+//!   filters on it. The one exception is [`SessionRepository::find_session_by_token`], which
+//!   returns the organization it found. Something of another organization is `NotFound`, exactly
+//!   as if it did not exist.
+//! - Each write is atomic: it applies whole or not at all. A failed write leaves no trace.
+//! - Session writes are conditional on the session being live (not revoked, not expired) at the
+//!   `now` they are given, in the same statement that writes, so a revoke that returned can never
+//!   be undone by a concurrent touch, extension, patch or rotation.
+//! - Raw tokens never reach storage: sessions are stored and found by [`TokenHash`].
+
+use std::{fmt, sync::Arc};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tessera_core::{
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Member, MemberId, MemberRef,
+    MemberSession, Organization, OrganizationId, OrganizationRef, SessionId, TokenHash,
+    TouchInterval,
+};
+
+use crate::{error::StoreResult, signing_key::SigningKey};
+
+/// Organizations: the tenants. Deleting one deletes its members and their sessions.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OrganizationRepository: Send + Sync {
+    /// Fails with `Conflict` on a used id, slug or external id.
+    async fn create_organization(&self, organization: &Organization) -> StoreResult<()>;
+
+    /// By id or slug.
+    async fn get_organization(&self, organization: &OrganizationRef) -> StoreResult<Organization>;
+
+    /// Replaces every field but `id` and `created_at`. Fails with `Conflict` on a slug or external
+    /// id used by another organization.
+    async fn update_organization(&self, organization: &Organization) -> StoreResult<()>;
+
+    /// Deletes the organization, its members and their sessions.
+    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()>;
+
+    /// Organizations in id (creation) order, after `after`, at most `limit`.
+    async fn list_organizations(
+        &self,
+        after: Option<OrganizationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Organization>>;
+}
+
+/// Members of one organization.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MemberRepository: Send + Sync {
+    /// Fails with `NotFound(Organization)` if the member's organization does not exist, and with
+    /// `Conflict` on a used id, email (ignoring case) or external id in that organization.
+    async fn create_member(&self, member: &Member) -> StoreResult<()>;
+
+    /// By id, external id or email (ignoring case), within `organization_id`.
+    async fn get_member(
+        &self,
+        organization_id: OrganizationId,
+        member: &MemberRef,
+    ) -> StoreResult<Member>;
+
+    /// Replaces every field but `id`, `organization_id` and `created_at` of the member with this
+    /// id in this organization.
+    async fn update_member(&self, member: &Member) -> StoreResult<()>;
+
+    /// Deletes the member and every session of theirs.
+    async fn delete_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+    ) -> StoreResult<()>;
+
+    /// Members of the organization in id order, after `after`, at most `limit`.
+    async fn list_members(
+        &self,
+        organization_id: OrganizationId,
+        after: Option<MemberId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>>;
+}
+
+/// The session being left in an [`SessionRepository::exchange_session`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExchangeFrom {
+    pub organization_id: OrganizationId,
+    pub session_id: SessionId,
+    /// The old session is only revoked if its token is still this one.
+    pub token_hash: TokenHash,
+}
+
+/// Member sessions.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session under the hash of its token. Fails with `NotFound(Organization)` or
+    /// `NotFound(Member)` unless the member exists in the session's organization, and with
+    /// `Conflict` on a used id or token hash.
+    async fn create_session(
+        &self,
+        session: &MemberSession,
+        token_hash: &TokenHash,
+    ) -> StoreResult<()>;
+
+    /// The hot path: the session holding this token, with its member and organization, in one
+    /// round trip. `NotFound(Session)` unless the session is active at `now` (not revoked,
+    /// expired, past its absolute lifetime or idle).
+    async fn find_session_by_token(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession>;
+
+    /// Like [`Self::find_session_by_token`], by id within an organization (for session JWTs).
+    async fn find_session_by_id(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession>;
+
+    /// Records an access at `now` if the last recorded one is at least `interval` older and the
+    /// session is live. Returns whether anything was written.
+    async fn touch_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        interval: TouchInterval,
+    ) -> StoreResult<bool>;
+
+    /// Sets `expires_at` (the caller computed it under the lifetime rules) and records an access,
+    /// if the session is live at `now`.
+    async fn extend_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession>;
+
+    /// Applies a JSON Merge Patch to the custom claims of a live session without losing
+    /// concurrent patches. A patch the claim rules refuse fails with `Rejected` and changes
+    /// nothing.
+    async fn patch_session_claims(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        patch: &Value,
+        namespaces: &ClaimNamespaces,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession>;
+
+    /// Replaces the token hash and the factors of a live session whose token is still
+    /// `current`: after this returns, the old token finds nothing.
+    async fn rotate_session_token(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        current: &TokenHash,
+        next: &TokenHash,
+        factors: &[AuthenticationFactor],
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession>;
+
+    /// Revokes one live session. `NotFound(Session)` if there is none to revoke.
+    async fn revoke_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Revokes every live session of a member; returns how many. `NotFound(Member)` unless the
+    /// member exists in the organization.
+    async fn revoke_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// A member's sessions that are active at `now`, oldest first. `NotFound(Member)` unless the
+    /// member exists in the organization.
+    async fn list_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MemberSession>>;
+
+    /// Atomically stores `to` and revokes the live session `from` (whose token must still be
+    /// `from.token_hash`): either both happen or neither.
+    async fn exchange_session(
+        &self,
+        from: &ExchangeFrom,
+        to: &MemberSession,
+        to_token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Deletes up to `batch_size` sessions that expired or were revoked before `before`; returns
+    /// how many. Callers loop until it returns less than `batch_size`, so that no single
+    /// statement holds locks for long. Deployment-wide maintenance: not scoped by organization.
+    async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64>;
+}
+
+/// JWT signing keys of the deployment (not scoped by organization).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SigningKeyRepository: Send + Sync {
+    /// Fails with `Conflict(SigningKeyId)` on a used `kid`.
+    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+
+    /// Every stored key, oldest first.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+
+    /// Stops a key from signing from `at` on; it stays listed (for verification) until deleted.
+    /// `NotFound(SigningKey)` if no such key is active.
+    async fn retire_signing_key(&self, kid: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// `NotFound(SigningKey)` if there is no such key.
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
+}
+
+/// One handle on a whole backend: what the service layer holds.
+///
+/// Each repository is a trait object so that tests can mock any one of them; a backend is one
+/// value implementing all four ([`Store::new`]).
+#[derive(Clone)]
+pub struct Store {
+    pub organizations: Arc<dyn OrganizationRepository>,
+    pub members: Arc<dyn MemberRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub signing_keys: Arc<dyn SigningKeyRepository>,
+    backend: &'static str,
+}
+
+impl Store {
+    /// Wraps a backend that implements every repository.
+    pub fn new<B>(backend: Arc<B>, name: &'static str) -> Self
+    where
+        B: OrganizationRepository
+            + MemberRepository
+            + SessionRepository
+            + SigningKeyRepository
+            + 'static,
+    {
+        Self {
+            organizations: backend.clone(),
+            members: backend.clone(),
+            sessions: backend.clone(),
+            signing_keys: backend,
+            backend: name,
+        }
+    }
+
+    /// Assembles a store from separate repositories (e.g. mocks).
+    pub fn from_parts(
+        organizations: Arc<dyn OrganizationRepository>,
+        members: Arc<dyn MemberRepository>,
+        sessions: Arc<dyn SessionRepository>,
+        signing_keys: Arc<dyn SigningKeyRepository>,
+    ) -> Self {
+        Self { organizations, members, sessions, signing_keys, backend: "custom" }
+    }
+
+    /// `memory`, `sqlite`, `postgres` or `custom`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,45 @@
+//! The statements on hot or large paths use the indexes they were written for: no full scan
+//! of a table that grows with the number of sessions or members.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+use super::{SqliteOptions, connection, sessions};
+
+fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+    let unbound = std::iter::repeat_n(rusqlite::types::Null, stmt.parameter_count());
+    stmt.query_map(rusqlite::params_from_iter(unbound), |row| row.get::<_, String>(3))
+        .expect("plan rows")
+        .collect::<Result<_, _>>()
+        .expect("plan")
+}
+
+fn fresh_connection() -> Connection {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let path = std::env::temp_dir()
+        .join("tessera-store-sqlite-plans")
+        .join(format!("{}-{nanos}.sqlite3", std::process::id()));
+    let (writer, _readers) =
+        connection::open_all(&path, &SqliteOptions::default().readers(1)).expect("open");
+    writer
+}
+
+#[test]
+fn hot_statements_search_by_index() {
+    let conn = fresh_connection();
+    for (name, sql, index) in [
+        ("find by token", sessions::FIND_BY_TOKEN, "sessions_token_hash_key"),
+        ("find by id", sessions::FIND_BY_ID, ""),
+        ("touch", sessions::TOUCH, ""),
+        ("revoke member sessions", sessions::REVOKE_MEMBER_SESSIONS, "sessions_member_idx"),
+        ("list member sessions", sessions::LIST_MEMBER_SESSIONS, "sessions_member_idx"),
+        ("purge", sessions::PURGE, "sessions_expires_at_idx"),
+        ("purge", sessions::PURGE, "sessions_revoked_at_idx"),
+    ] {
+        let plan = plan(&conn, sql);
+        assert!(!plan.iter().any(|step| step.starts_with("SCAN")), "{name} scans: {plan:#?}");
+        assert!(plan.iter().any(|step| step.contains(index)), "{name} misses {index}: {plan:#?}");
+    }
+}

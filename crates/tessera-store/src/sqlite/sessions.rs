@@ -1,0 +1,477 @@
+//! [`SessionRepository`] for SQLite.
+//!
+//! Every write is one conditional statement on a live session (`revoked_at IS NULL AND
+//! expires_at > now`), or, for a claims patch and an exchange, a few statements in one
+//! `BEGIN IMMEDIATE` transaction on the one writer connection.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params, types::Value as V};
+use serde_json::Value;
+use tessera_core::{
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, MemberId,
+    MemberSession, OrganizationId, SessionId, TokenHash, TouchInterval,
+};
+
+use super::{
+    SqliteStore,
+    errors::sql,
+    members::{member_exists, organization_exists},
+    rows::{
+        self, Cols, MEMBER_COLUMN_COUNT, ORGANIZATION_COLUMN_COUNT, SESSIONS, json, member_columns,
+        micros, organization_columns, session_columns, uuid_blob,
+    },
+};
+use crate::{
+    error::{Entity, StoreError, StoreResult},
+    repository::{ExchangeFrom, SessionRepository},
+};
+
+/// `SELECT` of organization, member and session columns, in that order; a query adds `WHERE`.
+macro_rules! select_authenticated {
+    () => {
+        concat!(
+            "SELECT ",
+            organization_columns!("o."),
+            ", ",
+            member_columns!("m."),
+            ", ",
+            session_columns!("s."),
+            " FROM sessions s \
+             JOIN members m ON m.organization_id = s.organization_id AND m.id = s.member_id \
+             JOIN organizations o ON o.id = s.organization_id "
+        )
+    };
+}
+
+/// The hot path: one statement from a token hash to session, member and organization.
+pub(super) const FIND_BY_TOKEN: &str = concat!(
+    select_authenticated!(),
+    "WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2"
+);
+
+pub(super) const FIND_BY_ID: &str = concat!(
+    select_authenticated!(),
+    "WHERE s.id = ?1 AND s.organization_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3"
+);
+
+/// A coalesced touch: writes only if the last recorded access is at least the interval old
+/// (`?4` is `now - interval`) and the session is live.
+pub(super) const TOUCH: &str = "UPDATE sessions SET last_accessed_at = ?1 \
+     WHERE id = ?2 AND organization_id = ?3 \
+     AND revoked_at IS NULL AND expires_at > ?1 AND last_accessed_at <= ?4";
+
+pub(super) const REVOKE_MEMBER_SESSIONS: &str = "UPDATE sessions \
+     SET revoked_at = ?1, updated_at = ?1 \
+     WHERE organization_id = ?2 AND member_id = ?3 AND revoked_at IS NULL AND expires_at > ?1";
+
+/// The member's organization (for its lifetime policy) joined with the member's live sessions.
+/// No row at all means no such member in this organization; a member without live sessions
+/// yields one row of NULL session columns.
+pub(super) const LIST_MEMBER_SESSIONS: &str = concat!(
+    "SELECT ",
+    organization_columns!("o."),
+    ", ",
+    session_columns!("s."),
+    " FROM members m JOIN organizations o ON o.id = m.organization_id \
+     LEFT JOIN sessions s ON s.organization_id = m.organization_id \
+     AND s.member_id = m.id AND s.revoked_at IS NULL AND s.expires_at > ?3 \
+     WHERE m.organization_id = ?1 AND m.id = ?2 \
+     ORDER BY s.started_at, s.id"
+);
+
+/// One bounded batch of dead sessions.
+pub(super) const PURGE: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+     WHERE expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)";
+
+/// Decodes a row of [`select_authenticated`], and keeps it only if the session is active at
+/// `now` under its organization's lifetime policy (idle timeout, absolute cap).
+fn active_authenticated(
+    row: &rusqlite::Row<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<AuthenticatedSession>> {
+    let organization = rows::organization(row, 0)?;
+    let member = rows::member(row, ORGANIZATION_COLUMN_COUNT)?;
+    let session = rows::session(row, ORGANIZATION_COLUMN_COUNT + MEMBER_COLUMN_COUNT)?;
+    let found = AuthenticatedSession { session, member, organization };
+    Ok(found.status(now).is_active().then_some(found))
+}
+
+fn sessions_not_found() -> StoreError {
+    StoreError::NotFound(Entity::Session)
+}
+
+/// Stores a new session, after checking that its organization and member exist (so that the
+/// error names the right entity rather than a foreign-key failure).
+fn insert_session(
+    conn: &Connection,
+    session: &MemberSession,
+    token_hash: &TokenHash,
+) -> StoreResult<()> {
+    if !organization_exists(conn, session.organization_id)? {
+        return Err(StoreError::NotFound(Entity::Organization));
+    }
+    if !member_exists(conn, session.organization_id, session.member_id)? {
+        return Err(StoreError::NotFound(Entity::Member));
+    }
+    let text = |s: &Option<String>| s.as_ref().map_or(V::Null, |s| V::Text(s.clone()));
+    let factors = json(
+        SESSIONS,
+        "authentication_factors",
+        serde_json::to_string(&session.authentication_factors),
+    )?;
+    let claims = json(SESSIONS, "custom_claims", serde_json::to_string(&session.custom_claims))?;
+    let values: [V; 14] = [
+        V::Blob(uuid_blob(session.id.as_uuid()).to_vec()),
+        V::Blob(uuid_blob(session.organization_id.as_uuid()).to_vec()),
+        V::Blob(uuid_blob(session.member_id.as_uuid()).to_vec()),
+        V::Integer(micros(session.times.started_at)),
+        V::Integer(micros(session.times.last_accessed_at)),
+        V::Integer(micros(session.times.expires_at)),
+        session.times.revoked_at.map_or(V::Null, |t| V::Integer(micros(t))),
+        V::Text(factors),
+        V::Text(claims),
+        text(&session.attributes.ip_address),
+        text(&session.attributes.user_agent),
+        text(&session.return_url),
+        V::Integer(micros(session.updated_at)),
+        V::Blob(token_hash.as_bytes().to_vec()),
+    ];
+    conn.prepare_cached(concat!(
+        "INSERT INTO sessions (",
+        session_columns!(""),
+        ", token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))
+    .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
+    .map_err(sql(SESSIONS))?;
+    Ok(())
+}
+
+/// Runs an `UPDATE ... RETURNING` of the session columns; `NotFound(Session)` if no row matched.
+fn update_returning(
+    conn: &Connection,
+    sql_text: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<MemberSession> {
+    let mut stmt = conn.prepare_cached(sql_text).map_err(sql(SESSIONS))?;
+    rows::query_opt(&mut stmt, params, SESSIONS, |row| rows::session(row, 0))?
+        .ok_or_else(sessions_not_found)
+}
+
+#[async_trait]
+impl SessionRepository for SqliteStore {
+    async fn create_session(
+        &self,
+        session: &MemberSession,
+        token_hash: &TokenHash,
+    ) -> StoreResult<()> {
+        self.write(SESSIONS, |tx| insert_session(tx, session, token_hash)).await
+    }
+
+    async fn find_session_by_token(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(FIND_BY_TOKEN).map_err(sql(SESSIONS))?;
+            rows::query_opt(
+                &mut stmt,
+                params![&token_hash.as_bytes()[..], micros(now)],
+                SESSIONS,
+                |row| active_authenticated(row, now),
+            )?
+            .flatten()
+            .ok_or_else(sessions_not_found)
+        })
+    }
+
+    async fn find_session_by_id(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AuthenticatedSession> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(FIND_BY_ID).map_err(sql(SESSIONS))?;
+            rows::query_opt(
+                &mut stmt,
+                params![
+                    uuid_blob(session_id.as_uuid()),
+                    uuid_blob(organization_id.as_uuid()),
+                    micros(now)
+                ],
+                SESSIONS,
+                |row| active_authenticated(row, now),
+            )?
+            .flatten()
+            .ok_or_else(sessions_not_found)
+        })
+    }
+
+    async fn touch_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        interval: TouchInterval,
+    ) -> StoreResult<bool> {
+        // `touch_due` is `now - last_accessed_at >= interval`, i.e.
+        // `last_accessed_at <= now - interval`; both sides are whole microseconds.
+        let due_before = micros(now - interval.as_delta());
+        self.write(SESSIONS, |tx| {
+            let changed = tx
+                .prepare_cached(TOUCH)
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        micros(now),
+                        uuid_blob(session_id.as_uuid()),
+                        uuid_blob(organization_id.as_uuid()),
+                        due_before
+                    ])
+                })
+                .map_err(sql(SESSIONS))?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn extend_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        self.write(SESSIONS, |tx| {
+            update_returning(
+                tx,
+                concat!(
+                    "UPDATE sessions SET expires_at = ?1, \
+                     last_accessed_at = MAX(last_accessed_at, ?2), updated_at = ?2 \
+                     WHERE id = ?3 AND organization_id = ?4 \
+                     AND revoked_at IS NULL AND expires_at > ?2 RETURNING ",
+                    session_columns!("")
+                ),
+                params![
+                    micros(expires_at),
+                    micros(now),
+                    uuid_blob(session_id.as_uuid()),
+                    uuid_blob(organization_id.as_uuid())
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn patch_session_claims(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        patch: &Value,
+        namespaces: &ClaimNamespaces,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let id = uuid_blob(session_id.as_uuid());
+        let org = uuid_blob(organization_id.as_uuid());
+        // Read, patch and write in one transaction on the one writer: no concurrent patch can
+        // slip in between, so none is lost.
+        self.write(SESSIONS, |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT custom_claims FROM sessions WHERE id = ?1 AND organization_id = ?2 \
+                     AND revoked_at IS NULL AND expires_at > ?3",
+                )
+                .map_err(sql(SESSIONS))?;
+            let current =
+                rows::query_opt(&mut stmt, params![id, org, micros(now)], SESSIONS, |row| {
+                    let c = Cols::new(row, SESSIONS, 0);
+                    let value = c.json(0, "custom_claims", |s| serde_json::from_str::<Value>(s))?;
+                    CustomClaims::from_stored(value).map_err(|e| {
+                        StoreError::corrupt_with(SESSIONS, "column custom_claims: invalid", e)
+                    })
+                })?
+                .ok_or_else(sessions_not_found)?;
+            let patched = current.patched(patch, namespaces)?;
+            let encoded = json(SESSIONS, "custom_claims", serde_json::to_string(&patched))?;
+            update_returning(
+                tx,
+                concat!(
+                    "UPDATE sessions SET custom_claims = ?1, updated_at = ?2 WHERE id = ?3 \
+                     RETURNING ",
+                    session_columns!("")
+                ),
+                params![encoded, micros(now), id],
+            )
+        })
+        .await
+    }
+
+    async fn rotate_session_token(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        current: &TokenHash,
+        next: &TokenHash,
+        factors: &[AuthenticationFactor],
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemberSession> {
+        let factors = json(SESSIONS, "authentication_factors", serde_json::to_string(factors))?;
+        self.write(SESSIONS, |tx| {
+            update_returning(
+                tx,
+                concat!(
+                    "UPDATE sessions SET token_hash = ?1, authentication_factors = ?2, \
+                     updated_at = ?3 \
+                     WHERE id = ?4 AND organization_id = ?5 AND token_hash = ?6 \
+                     AND revoked_at IS NULL AND expires_at > ?3 RETURNING ",
+                    session_columns!("")
+                ),
+                params![
+                    &next.as_bytes()[..],
+                    factors,
+                    micros(now),
+                    uuid_blob(session_id.as_uuid()),
+                    uuid_blob(organization_id.as_uuid()),
+                    &current.as_bytes()[..]
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn revoke_session(
+        &self,
+        organization_id: OrganizationId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(SESSIONS, |tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
+                     WHERE id = ?2 AND organization_id = ?3 \
+                     AND revoked_at IS NULL AND expires_at > ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        micros(now),
+                        uuid_blob(session_id.as_uuid()),
+                        uuid_blob(organization_id.as_uuid())
+                    ])
+                })
+                .map_err(sql(SESSIONS))?;
+            if changed == 0 {
+                return Err(sessions_not_found());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.write(SESSIONS, |tx| {
+            if !member_exists(tx, organization_id, member_id)? {
+                return Err(StoreError::NotFound(Entity::Member));
+            }
+            let changed = tx
+                .prepare_cached(REVOKE_MEMBER_SESSIONS)
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        micros(now),
+                        uuid_blob(organization_id.as_uuid()),
+                        uuid_blob(member_id.as_uuid())
+                    ])
+                })
+                .map_err(sql(SESSIONS))?;
+            Ok(changed as u64)
+        })
+        .await
+    }
+
+    async fn list_member_sessions(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MemberSession>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(LIST_MEMBER_SESSIONS).map_err(sql(SESSIONS))?;
+            let mut rows = stmt
+                .query(params![
+                    uuid_blob(organization_id.as_uuid()),
+                    uuid_blob(member_id.as_uuid()),
+                    micros(now)
+                ])
+                .map_err(sql(SESSIONS))?;
+            let mut policy = None;
+            let mut sessions = Vec::new();
+            while let Some(row) = rows.next().map_err(sql(SESSIONS))? {
+                let lifetime = match policy {
+                    Some(lifetime) => lifetime,
+                    None => *policy.insert(rows::organization(row, 0)?.settings.lifetime),
+                };
+                if Cols::new(row, SESSIONS, ORGANIZATION_COLUMN_COUNT).is_null(0)? {
+                    continue;
+                }
+                let session = rows::session(row, ORGANIZATION_COLUMN_COUNT)?;
+                if session.times.status(now, &lifetime).is_active() {
+                    sessions.push(session);
+                }
+            }
+            if policy.is_none() {
+                return Err(StoreError::NotFound(Entity::Member));
+            }
+            Ok(sessions)
+        })
+    }
+
+    async fn exchange_session(
+        &self,
+        from: &ExchangeFrom,
+        to: &MemberSession,
+        to_token_hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(SESSIONS, |tx| {
+            let revoked = tx
+                .prepare_cached(
+                    "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
+                     WHERE id = ?2 AND organization_id = ?3 AND token_hash = ?4 \
+                     AND revoked_at IS NULL AND expires_at > ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        micros(now),
+                        uuid_blob(from.session_id.as_uuid()),
+                        uuid_blob(from.organization_id.as_uuid()),
+                        &from.token_hash.as_bytes()[..]
+                    ])
+                })
+                .map_err(sql(SESSIONS))?;
+            if revoked == 0 {
+                return Err(sessions_not_found());
+            }
+            // Any failure here rolls the revocation back with the transaction.
+            insert_session(tx, to, to_token_hash)
+        })
+        .await
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
+        let before = micros(before);
+        self.write_blocking(SESSIONS, move |tx| {
+            let deleted = tx
+                .prepare_cached(PURGE)
+                .and_then(|mut stmt| stmt.execute(params![before, batch_size]))
+                .map_err(sql(SESSIONS))?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+}

@@ -1,0 +1,116 @@
+//! The conformance suite: one set of cases, written once, that every backend must pass.
+//!
+//! Each backend's test module invokes [`conformance_suite!`](crate::conformance_suite) with an
+//! async function returning a fresh, empty `Option<Store>` (`None` means "skip": only for a
+//! server that is unreachable outside CI, and the function must say so loudly). The macro
+//! expands to one `#[tokio::test]` per case, so test output names the backend module and the case:
+//!
+//! ```ignore
+//! mod sqlite {
+//!     async fn fresh_store() -> Option<tessera_store::Store> { /* ... */ }
+//!     tessera_store::conformance_suite!(fresh_store);
+//! }
+//! ```
+//!
+//! Like Ory Kratos's persister suite, nearly every case has an "other organization" half:
+//! nothing of organization B can be read, changed, revoked or listed through organization A.
+
+// Test support: a failed expectation should stop the case with the message, as in a test.
+#![allow(clippy::unwrap_used)]
+
+pub mod concurrency;
+pub mod fixture;
+pub mod members;
+pub mod organizations;
+pub mod sessions;
+pub mod signing_keys;
+
+/// Asserts that a result is the error matching `pattern`, printing what it was otherwise.
+macro_rules! expect_err {
+    ($result:expr, $pattern:pat) => {
+        match $result {
+            Err($pattern) => {}
+            other => panic!("expected {}, got {:?}", stringify!($pattern), other),
+        }
+    };
+}
+pub(crate) use expect_err;
+
+/// Expands to one test per conformance case, each on a fresh store from `$fresh_store` (an async
+/// fn in the invoking module), grouped in one module per repository: test names read
+/// `<backend>::<area>::<case>`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fresh_store:ident) => {
+        $crate::conformance_suite!(@areas $fresh_store;
+            organizations {
+                create_then_get_by_id_and_slug,
+                get_unknown_is_not_found,
+                duplicate_slug_conflicts_and_writes_nothing,
+                duplicate_id_conflicts,
+                duplicate_external_id_conflicts,
+                update_replaces_fields,
+                update_to_taken_slug_conflicts_and_changes_nothing,
+                update_unknown_is_not_found,
+                delete_cascades_within_the_organization_only,
+                list_pages_in_id_order,
+                slug_reference_resolves_only_its_organization,
+            }
+            members {
+                create_then_get_by_id_email_and_external_id,
+                create_in_unknown_organization_is_not_found,
+                duplicate_email_conflicts_ignoring_case_within_one_organization,
+                duplicate_external_id_conflicts_within_one_organization,
+                get_through_another_organization_is_not_found,
+                update_replaces_fields,
+                update_into_a_taken_email_conflicts_and_changes_nothing,
+                update_through_another_organization_is_not_found,
+                delete_removes_member_and_sessions,
+                list_pages_within_the_organization,
+            }
+            sessions {
+                create_then_find_by_token_returns_session_member_and_organization,
+                find_by_id_is_scoped_by_organization,
+                unknown_token_is_not_found,
+                create_requires_the_member_in_that_organization,
+                duplicate_token_hash_or_id_conflicts,
+                expired_session_is_not_found,
+                idle_session_is_not_found_until_touched,
+                absolute_lifetime_is_enforced_at_lookup,
+                touch_is_coalesced_and_scoped,
+                extend_sets_expiry_of_live_sessions_only,
+                patch_claims_merges_and_refusals_change_nothing,
+                rotate_kills_the_old_token_at_once,
+                revoke_is_final_and_scoped,
+                revoke_all_of_a_member_is_scoped,
+                list_shows_active_sessions_oldest_first,
+                exchange_is_atomic,
+                purge_deletes_dead_sessions_in_batches,
+            }
+            signing_keys {
+                insert_list_retire_delete,
+                debug_never_prints_private_key_material,
+            }
+            concurrency {
+                revoke_wins_over_concurrent_touches,
+                concurrent_claim_patches_lose_nothing,
+                concurrent_creates_of_one_slug_admit_exactly_one,
+                concurrent_creates_of_one_member_email_admit_exactly_one,
+            }
+        );
+    };
+    (@areas $fresh_store:ident; $($area:ident { $($case:ident),* $(,)? })*) => {
+        $(
+            mod $area {
+                $(
+                    #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $case() {
+                        if let Some(store) = super::$fresh_store().await {
+                            $crate::testing::$area::$case(store).await;
+                        }
+                    }
+                )*
+            }
+        )*
+    };
+}

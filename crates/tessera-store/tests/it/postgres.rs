@@ -1,0 +1,693 @@
+//! The conformance suite on the PostgreSQL backend, plus what is specific to it: migrations,
+//! constraint names, corrupt rows, races between nodes, and that no raw token reaches a table.
+//!
+//! Every test works in a schema of its own (`tessera_test_<unix time>_<random>`), created through
+//! an admin connection and selected with the pool's `search_path`; schemas of runs more than 15
+//! minutes old are dropped by the next run. The server is `TESSERA_TEST_POSTGRES_URL`, by default
+//! `postgres://postgres@127.0.0.1:5432/postgres`. If it cannot be reached the tests are skipped
+//! with a loud `SKIPPED` line, unless `CI=true`, where they fail.
+
+// Test code: a failed expectation should stop the test with its message.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    str::FromStr,
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use rand::Rng;
+use serde_json::{Map, json};
+use sqlx::{
+    AssertSqlSafe, Connection,
+    postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
+};
+use tessera_core::{
+    AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, ExternalId, FactorInput,
+    FactorType, LifetimePolicy, Member, MemberId, MemberRef, MemberSession, Organization,
+    OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings, OrganizationSlug,
+    RoleId, SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, TokenHash,
+    TokenPrefix,
+};
+use tessera_store::{
+    Constraint, Entity, ExchangeFrom, SigningKey, Store, StoreError, postgres::PostgresStore,
+};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const SCHEMA_PREFIX: &str = "tessera_test_";
+/// Schemas of earlier runs older than this (15 minutes) are dropped.
+const STALE_AFTER_SECS: u64 = 900;
+
+fn server_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+/// The server's URL without a password, for messages.
+fn shown_url(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
+/// A connection to the server for creating and dropping schemas, or `None` (after saying so
+/// loudly) if the server is unreachable outside CI.
+async fn admin_connection() -> Option<(PgConnection, PgConnectOptions)> {
+    let options = PgConnectOptions::from_str(&server_url())
+        .unwrap_or_else(|e| panic!("TESSERA_TEST_POSTGRES_URL is not a PostgreSQL URL: {e}"));
+    match PgConnection::connect_with(&options).await {
+        Ok(conn) => Some((conn, options)),
+        Err(e) => {
+            let at = shown_url(&options);
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "PostgreSQL unreachable at {at}: {e}\n\
+                     Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) \
+                     main start`, or point TESSERA_TEST_POSTGRES_URL at a running server."
+                );
+            }
+            eprintln!(
+                "\n*** SKIPPED: PostgreSQL unreachable at {at} ({e}); the PostgreSQL tests did \
+                 not run. Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls \
+                 /etc/postgresql) main start` or set TESSERA_TEST_POSTGRES_URL. ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// A new, empty schema, and connect options that select it.
+struct TestSchema {
+    name: String,
+    options: PgConnectOptions,
+}
+
+impl TestSchema {
+    async fn create() -> Option<Self> {
+        let (mut admin, options) = admin_connection().await?;
+        drop_stale_schemas(&mut admin).await;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let name = format!("{SCHEMA_PREFIX}{now}_{:016x}", rand::rng().random::<u64>());
+        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA \"{name}\"")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.ok();
+        let options = options.options([("search_path", name.as_str())]);
+        Some(Self { name, options })
+    }
+
+    /// A migrated store on this schema, with a small pool (many tests run at once).
+    async fn store(&self) -> PostgresStore {
+        let pool = PostgresStore::pool_options()
+            .max_connections(8)
+            .connect_with(self.options.clone())
+            .await
+            .unwrap();
+        let store = PostgresStore::from_pool(pool);
+        store.migrate().await.unwrap();
+        store
+    }
+}
+
+/// Drops the schemas left by runs more than 15 minutes old (once per test process).
+async fn drop_stale_schemas(admin: &mut PgConnection) {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, 'tessera_test_')",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let created = name
+            .strip_prefix(SCHEMA_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        let is_stale = created.is_some_and(|secs| secs + STALE_AFTER_SECS < now);
+        let is_plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if is_stale && is_plain {
+            // Another test process may be dropping it too: ignore failures.
+            sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")))
+                .execute(&mut *admin)
+                .await
+                .ok();
+        }
+    }
+}
+
+/// A fresh, migrated, empty PostgreSQL store in a schema of its own; `None` if skipped.
+async fn fresh_store() -> Option<Store> {
+    let schema = TestSchema::create().await?;
+    Some(schema.store().await.into_store())
+}
+
+async fn fresh_postgres() -> Option<PostgresStore> {
+    let schema = TestSchema::create().await?;
+    Some(schema.store().await)
+}
+
+tessera_store::conformance_suite!(fresh_store);
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures for the PostgreSQL-specific tests.
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap() + TimeDelta::microseconds(654_321)
+}
+
+fn minutes(m: i64) -> TimeDelta {
+    TimeDelta::minutes(m)
+}
+
+fn token() -> SessionToken {
+    SessionToken::generate(&TokenPrefix::default(), &mut rand::rng())
+}
+
+fn organization(slug: &str) -> Organization {
+    Organization {
+        id: OrganizationId::generate(t0(), &mut rand::rng()),
+        name: OrganizationName::parse("Acme").unwrap(),
+        slug: OrganizationSlug::parse(slug).unwrap(),
+        external_id: None,
+        email: Some(EmailAddress::parse("billing@acme.example").unwrap()),
+        trusted_metadata: json!({"tier": 3}).as_object().cloned().unwrap(),
+        settings: OrganizationSettings::default(),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn member(organization: &Organization, email: &str) -> Member {
+    Member {
+        id: MemberId::generate(t0(), &mut rand::rng()),
+        organization_id: organization.id,
+        email_address: EmailAddress::parse(email).unwrap(),
+        name: None,
+        external_id: None,
+        roles: vec![RoleId::parse("editor").unwrap()],
+        trusted_metadata: Map::new(),
+        untrusted_metadata: Map::new(),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn session(member: &Member) -> MemberSession {
+    let factor = AuthenticationFactor::new(
+        FactorInput {
+            factor_type: FactorType::MagicLink,
+            delivery_method: DeliveryMethod::Email,
+            last_authenticated_at: Some(t0()),
+            detail: None,
+        },
+        t0(),
+    )
+    .unwrap();
+    MemberSession {
+        id: SessionId::generate(t0(), &mut rand::rng()),
+        organization_id: member.organization_id,
+        member_id: member.id,
+        times: SessionTimes::start(t0(), SessionDuration::default(), &LifetimePolicy::default()),
+        authentication_factors: vec![factor],
+        custom_claims: CustomClaims::empty(),
+        attributes: SessionAttributes { ip_address: Some("198.51.100.4".into()), user_agent: None },
+        return_url: None,
+        updated_at: t0(),
+    }
+}
+
+/// An organization with one member holding one session, stored.
+async fn tenant(store: &Store, slug: &str) -> (Organization, Member, MemberSession, SessionToken) {
+    let organization = organization(slug);
+    store.organizations.create_organization(&organization).await.unwrap();
+    let member = member(&organization, "ada@acme.example");
+    store.members.create_member(&member).await.unwrap();
+    let session = session(&member);
+    let token = token();
+    store.sessions.create_session(&session, &token.hash()).await.unwrap();
+    (organization, member, session, token)
+}
+
+fn is_corrupt_in(result: Result<impl std::fmt::Debug, StoreError>, expected: &str) -> bool {
+    match result {
+        Err(StoreError::Corrupt { table, .. }) => table == expected,
+        other => panic!("expected Corrupt in {expected}, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrations.
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_recorded() {
+    let Some(store) = fresh_postgres().await else { return };
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM tessera_schema_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![1]);
+    // The store works after migrating again.
+    let store = store.into_store();
+    tenant(&store, "after-remigrate").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_migrating_one_schema_at_once_all_succeed() {
+    let Some(schema) = TestSchema::create().await else { return };
+    let mut nodes = Vec::new();
+    for _ in 0..4 {
+        let options = schema.options.clone();
+        nodes.push(tokio::spawn(async move { PostgresStore::connect_with(options).await }));
+    }
+    let mut stores = Vec::new();
+    for node in nodes {
+        stores.push(node.await.unwrap().unwrap());
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM tessera_schema_migrations")
+        .fetch_one(stores[0].pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, 1, "each migration applied exactly once");
+    let store = stores.remove(0).into_store();
+    tenant(&store, "raced").await;
+    assert!(schema.name.starts_with(SCHEMA_PREFIX));
+}
+
+#[tokio::test]
+async fn a_changed_applied_migration_refuses_to_open() {
+    let Some(schema) = TestSchema::create().await else { return };
+    let store = schema.store().await;
+    sqlx::query("UPDATE tessera_schema_migrations SET checksum = '\\x00' WHERE version = 1")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let err = store.migrate().await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("migration 1"), "{err}");
+    // The failed run released its lock: another migrator in this database is not blocked.
+    let other = TestSchema::create().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), other.store()).await.expect("not blocked");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening.
+
+#[tokio::test]
+async fn unreachable_server_is_an_open_error_without_the_password() {
+    // Port 1 on localhost: nothing listens there.
+    let err = PostgresStore::connect("postgres://tessera:hunter2secret@127.0.0.1:1/tessera")
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(message.contains("127.0.0.1:1"), "{message}");
+    assert!(message.contains("start PostgreSQL"), "{message}");
+    assert!(!message.contains("hunter2secret"), "{message}");
+    assert!(!format!("{err:?}").contains("hunter2secret"));
+
+    let err = PostgresStore::connect("mysql://nope").await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_missing_database_is_an_open_error_that_says_so() {
+    let Some((_admin, options)) = admin_connection().await else { return };
+    let options = options.database("tessera_no_such_database");
+    let err = PostgresStore::connect_with(options).await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_is_unavailable() {
+    let Some(schema) = TestSchema::create().await else { return };
+    schema.store().await; // migrate
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_with(schema.options.clone())
+        .await
+        .unwrap();
+    let held = pool.acquire().await.unwrap();
+    let store = PostgresStore::from_pool(pool).into_store();
+    let err = store.organizations.list_organizations(None, 10).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert_eq!(err.error_type(), tessera_core::ErrorType::StorageUnavailable);
+    assert!(err.to_string().contains("PostgreSQL"), "{err}");
+    drop(held);
+    store.organizations.list_organizations(None, 10).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constraints.
+
+#[tokio::test]
+async fn unique_violations_map_to_their_constraint() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, ada, session, _token) = tenant(&store, "acme").await;
+
+    // Organizations.
+    let mut same_id = organization("other-slug");
+    same_id.id = org.id;
+    let err = store.organizations.create_organization(&same_id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::PrimaryKey)), "{err:?}");
+    let err = store.organizations.create_organization(&organization("acme")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::OrganizationSlug)), "{err:?}");
+    let mut with_external = organization("ext-1");
+    with_external.external_id = Some(ExternalId::parse("crm-1").unwrap());
+    store.organizations.create_organization(&with_external).await.unwrap();
+    let mut again = organization("ext-2");
+    again.external_id = Some(ExternalId::parse("crm-1").unwrap());
+    let err = store.organizations.create_organization(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::OrganizationExternalId)), "{err:?}");
+    // Organizations without external id do not collide.
+    store.organizations.create_organization(&organization("no-ext-1")).await.unwrap();
+    store.organizations.create_organization(&organization("no-ext-2")).await.unwrap();
+
+    // Members.
+    let mut same_member_id = member(&org, "grace@acme.example");
+    same_member_id.id = ada.id;
+    let err = store.members.create_member(&same_member_id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::PrimaryKey)), "{err:?}");
+    let err = store.members.create_member(&member(&org, "ADA@Acme.Example")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::MemberEmail)), "{err:?}");
+    let mut grace = member(&org, "grace@acme.example");
+    grace.external_id = Some(ExternalId::parse("u-1").unwrap());
+    store.members.create_member(&grace).await.unwrap();
+    let mut linus = member(&org, "linus@acme.example");
+    linus.external_id = Some(ExternalId::parse("u-1").unwrap());
+    let err = store.members.create_member(&linus).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::MemberExternalId)), "{err:?}");
+    // The same email and external id in another organization are fine.
+    let other = organization("other");
+    store.organizations.create_organization(&other).await.unwrap();
+    let mut twin = member(&other, "ada@acme.example");
+    twin.external_id = Some(ExternalId::parse("u-1").unwrap());
+    store.members.create_member(&twin).await.unwrap();
+    // Email lookups ignore case.
+    let found = store
+        .members
+        .get_member(org.id, &MemberRef::Email(EmailAddress::parse("Ada@ACME.example").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(found.id, ada.id);
+
+    // Sessions.
+    let mut same_session_id = self::session(&ada);
+    same_session_id.id = session.id;
+    let err = store.sessions.create_session(&same_session_id, &token().hash()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::PrimaryKey)), "{err:?}");
+    let reused = token();
+    store.sessions.create_session(&self::session(&ada), &reused.hash()).await.unwrap();
+    let err =
+        store.sessions.create_session(&self::session(&ada), &reused.hash()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::SessionTokenHash)), "{err:?}");
+
+    // Signing keys.
+    let key = SigningKey {
+        kid: "k1".into(),
+        algorithm: "EdDSA".into(),
+        private_key_der: vec![1; 48],
+        public_key_der: vec![2; 44],
+        created_at: t0(),
+        retired_at: None,
+    };
+    store.signing_keys.insert_signing_key(&key).await.unwrap();
+    let err = store.signing_keys.insert_signing_key(&key).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Constraint::SigningKeyId)), "{err:?}");
+}
+
+#[tokio::test]
+async fn foreign_keys_map_to_not_found() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, ada, _session, _token) = tenant(&store, "acme").await;
+    let (other, _, _, _) = tenant(&store, "other").await;
+
+    let ghost_org = organization("ghost");
+    let err = store.members.create_member(&member(&ghost_org, "x@ghost.example")).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Organization))), "{err:?}");
+
+    // A session naming a member of another organization.
+    let mut crossed = session(&ada);
+    crossed.organization_id = other.id;
+    let err = store.sessions.create_session(&crossed, &token().hash()).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Member))), "{err:?}");
+    let mut orphan = session(&ada);
+    orphan.organization_id = ghost_org.id;
+    let err = store.sessions.create_session(&orphan, &token().hash()).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Organization))), "{err:?}");
+
+    // Nothing was written by the failures.
+    let sessions = store.sessions.list_member_sessions(org.id, ada.id, t0()).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corrupt rows.
+
+#[tokio::test]
+async fn corrupt_rows_are_reported_not_panicked_on() {
+    let Some(pg) = fresh_postgres().await else { return };
+    let pool = pg.pool().clone();
+    let store = pg.into_store();
+    let (org, ada, session, token) = tenant(&store, "acme").await;
+    let hash = token.hash();
+
+    // Claims that are not an object.
+    sqlx::query("UPDATE sessions SET custom_claims = '[1, 2]'").execute(&pool).await.unwrap();
+    assert!(is_corrupt_in(store.sessions.find_session_by_token(&hash, t0()).await, "sessions"));
+    assert!(is_corrupt_in(
+        store.sessions.list_member_sessions(org.id, ada.id, t0()).await,
+        "sessions"
+    ));
+    assert!(is_corrupt_in(
+        store
+            .sessions
+            .patch_session_claims(org.id, session.id, &json!({"a": 1}), &Default::default(), t0())
+            .await,
+        "sessions"
+    ));
+
+    // An incoherent factor.
+    sqlx::query(
+        "UPDATE sessions SET custom_claims = '{}', \
+         authentication_factors = '[{\"type\": \"totp\", \"delivery_method\": \"email\"}]'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(is_corrupt_in(
+        store.sessions.find_session_by_id(org.id, session.id, t0()).await,
+        "sessions"
+    ));
+    sqlx::query("UPDATE sessions SET authentication_factors = '[]'").execute(&pool).await.unwrap();
+    store.sessions.find_session_by_token(&hash, t0()).await.unwrap();
+
+    // A member role and an organization slug that no longer parse.
+    sqlx::query("UPDATE members SET roles = ARRAY['not a role!']").execute(&pool).await.unwrap();
+    assert!(is_corrupt_in(store.sessions.find_session_by_token(&hash, t0()).await, "members"));
+    assert!(is_corrupt_in(
+        store.members.get_member(org.id, &MemberRef::Id(ada.id)).await,
+        "members"
+    ));
+    sqlx::query("UPDATE organizations SET slug = 'x', mfa_policy = 'SOMETIMES'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(is_corrupt_in(
+        store.organizations.get_organization(&OrganizationRef::Id(org.id)).await,
+        "organizations"
+    ));
+    assert!(is_corrupt_in(store.organizations.list_organizations(None, 10).await, "organizations"));
+    sqlx::query("UPDATE organizations SET slug = 'acme', max_lifetime_minutes = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(is_corrupt_in(
+        store.organizations.get_organization(&OrganizationRef::Id(org.id)).await,
+        "organizations"
+    ));
+
+    // The schema itself refuses a token hash of the wrong length.
+    let err =
+        sqlx::query("UPDATE sessions SET token_hash = '\\x0102'").execute(&pool).await.unwrap_err();
+    assert!(err.to_string().contains("sessions_token_hash_length"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets.
+
+#[tokio::test]
+async fn no_raw_token_is_stored() {
+    let Some(pg) = fresh_postgres().await else { return };
+    let pool = pg.pool().clone();
+    let store = pg.into_store();
+    let (org, _ada, session, token) = tenant(&store, "acme").await;
+    let next = self::token();
+    store
+        .sessions
+        .rotate_session_token(org.id, session.id, &token.hash(), &next.hash(), &[], t0())
+        .await
+        .unwrap();
+
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT s::text FROM sessions s UNION ALL SELECT m::text FROM members m \
+         UNION ALL SELECT o::text FROM organizations o",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!rows.is_empty());
+    for secret in [token.expose(), next.expose()] {
+        let body = &secret[TokenPrefix::default().as_str().len()..];
+        for row in &rows {
+            assert!(!row.contains(secret) && !row.contains(body), "a raw token is stored: {row}");
+        }
+    }
+    // What is stored is the hash.
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_one(&pool).await.unwrap();
+    assert_eq!(TokenHash::from_slice(&stored), Some(next.hash()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Races between nodes (each task stands for a node; they share the pool as nodes share the
+// database).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_exchanges_of_one_session_admit_exactly_one() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, ada, session, token) = tenant(&store, "acme").await;
+    let from =
+        ExchangeFrom { organization_id: org.id, session_id: session.id, token_hash: token.hash() };
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        let to = self::session(&ada);
+        let to_token = self::token();
+        tasks.push(tokio::spawn(async move {
+            let result = store.sessions.exchange_session(&from, &to, &to_token.hash(), t0()).await;
+            (result, to_token)
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (Ok(()), to_token) => winners.push(to_token),
+            (Err(StoreError::NotFound(Entity::Session)), _) => {}
+            (Err(e), _) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one exchange wins");
+    store.sessions.find_session_by_token(&winners[0].hash(), t0()).await.unwrap();
+    let err = store.sessions.find_session_by_token(&token.hash(), t0()).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))));
+    assert_eq!(store.sessions.list_member_sessions(org.id, ada.id, t0()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_exchange_leaves_the_old_session_live() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, ada, session, token) = tenant(&store, "acme").await;
+    let from =
+        ExchangeFrom { organization_id: org.id, session_id: session.id, token_hash: token.hash() };
+    // The new session reuses the old token's hash: the insert fails after the revoke.
+    let err =
+        store.sessions.exchange_session(&from, &self::session(&ada), &token.hash(), t0()).await;
+    assert!(matches!(err, Err(StoreError::Conflict(Constraint::SessionTokenHash))), "{err:?}");
+    store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
+    // Into an organization that does not exist.
+    let mut orphan = self::session(&ada);
+    orphan.organization_id = organization("ghost").id;
+    let err = store.sessions.exchange_session(&from, &orphan, &self::token().hash(), t0()).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Organization))), "{err:?}");
+    store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_purges_delete_each_dead_session_once() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, ada, _session, _token) = tenant(&store, "acme").await;
+    let mut dead = 1; // the tenant's session, once past its expiry
+    for i in 0..60 {
+        let mut s = self::session(&ada);
+        if i % 2 == 0 {
+            s.times.revoked_at = Some(t0() + minutes(1));
+            dead += 1;
+        } else {
+            s.times.expires_at = t0() + minutes(600);
+        }
+        store.sessions.create_session(&s, &token().hash()).await.unwrap();
+    }
+    let before = t0() + minutes(120);
+    let mut purgers = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        purgers.push(tokio::spawn(async move {
+            let mut purged = 0;
+            loop {
+                let n = store.sessions.purge_sessions(before, 5).await.unwrap();
+                purged += n;
+                if n < 5 {
+                    return purged;
+                }
+            }
+        }));
+    }
+    let mut purged = 0;
+    for purger in purgers {
+        purged += purger.await.unwrap();
+    }
+    // Skipped rows (locked by another purger) are taken by the next run.
+    purged += store.sessions.purge_sessions(before, 1000).await.unwrap();
+    assert_eq!(purged, dead);
+    let left =
+        store.sessions.list_member_sessions(org.id, ada.id, t0() + minutes(5)).await.unwrap();
+    assert_eq!(left.len(), 30);
+}
+
+/// An organization whose idle timeout passed cannot be revived by a late touch or extension.
+#[tokio::test]
+async fn ended_sessions_are_not_revived_by_writes() {
+    let Some(store) = fresh_store().await else { return };
+    let mut org = organization("idle");
+    org.settings.lifetime.idle_timeout = Some(tessera_core::IdleTimeout::from_minutes(15).unwrap());
+    store.organizations.create_organization(&org).await.unwrap();
+    let ada = member(&org, "ada@idle.example");
+    store.members.create_member(&ada).await.unwrap();
+    let s = session(&ada);
+    let t = token();
+    store.sessions.create_session(&s, &t.hash()).await.unwrap();
+
+    let late = t0() + minutes(16);
+    let interval = tessera_core::TouchInterval::default();
+    assert!(!store.sessions.touch_session(org.id, s.id, late, interval).await.unwrap());
+    let err = store.sessions.extend_session(org.id, s.id, late + minutes(60), late).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))), "{err:?}");
+    let err = store.sessions.find_session_by_token(&t.hash(), late).await;
+    assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))), "{err:?}");
+}
+
+#[tokio::test]
+async fn timestamps_and_json_round_trip_exactly() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, ada, session, token) = tenant(&store, "acme").await;
+    let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
+    assert_eq!(found.session, session);
+    assert_eq!(found.member, ada);
+    assert_eq!(found.organization, org);
+    let listed = store.organizations.list_organizations(None, 10).await.unwrap();
+    assert_eq!(listed, vec![org]);
+}
