@@ -48,11 +48,6 @@ struct StoredSession {
 }
 
 impl StoredSession {
-    /// The condition every session write carries: not revoked, not expired at `now`.
-    fn is_live(&self, now: DateTime<Utc>) -> bool {
-        self.session.times.revoked_at.is_none() && self.session.times.expires_at > now
-    }
-
     fn in_organization(&self, organization_id: OrganizationId) -> bool {
         self.session.organization_id == organization_id
     }
@@ -145,16 +140,31 @@ impl State {
         }
     }
 
-    /// The live session `session_id` of `organization_id`, for a conditional write.
+    /// The condition every session write carries: the session is active at `now` under its
+    /// organization's lifetime rules, so no write can revive an ended session.
+    fn is_active(
+        organizations: &HashMap<OrganizationId, Organization>,
+        stored: &StoredSession,
+        now: DateTime<Utc>,
+    ) -> bool {
+        organizations.get(&stored.session.organization_id).is_some_and(|organization| {
+            stored.session.times.status(now, &organization.settings.lifetime).is_active()
+        })
+    }
+
+    /// The active session `session_id` of `organization_id`, for a conditional write.
     fn live_session_mut(
         &mut self,
         organization_id: OrganizationId,
         session_id: SessionId,
         now: DateTime<Utc>,
     ) -> StoreResult<&mut StoredSession> {
+        let organizations = &self.organizations;
         self.sessions
             .get_mut(&session_id)
-            .filter(|s| s.in_organization(organization_id) && s.is_live(now))
+            .filter(|s| {
+                s.in_organization(organization_id) && Self::is_active(organizations, s, now)
+            })
             .ok_or(StoreError::NotFound(Entity::Session))
     }
 
@@ -491,10 +501,11 @@ impl SessionRepository for MemoryStore {
             return Err(StoreError::NotFound(Entity::Member));
         }
         let mut revoked = 0;
-        for stored in state.sessions.values_mut() {
+        let State { organizations, sessions, .. } = &mut *state;
+        for stored in sessions.values_mut() {
             if stored.in_organization(organization_id)
                 && stored.session.member_id == member_id
-                && stored.is_live(now)
+                && State::is_active(organizations, stored, now)
             {
                 stored.session.times.revoked_at = Some(now);
                 stored.session.updated_at = now;

@@ -6,9 +6,11 @@
 //!   returns the organization it found. Something of another organization is `NotFound`, exactly
 //!   as if it did not exist.
 //! - Each write is atomic: it applies whole or not at all. A failed write leaves no trace.
-//! - Session writes are conditional on the session being live (not revoked, not expired) at the
-//!   `now` they are given, in the same statement that writes, so a revoke that returned can never
-//!   be undone by a concurrent touch, extension, patch or rotation.
+//! - Session writes are conditional on the session being active at the `now` they are given
+//!   (not revoked, not expired, within its organization's absolute lifetime, not idle: the rule of
+//!   `SessionTimes::status`), in the same statement that writes, so a revoke that returned can
+//!   never be undone by a concurrent touch, extension, patch or rotation, and no write revives a
+//!   session that ended.
 //! - Raw tokens never reach storage: sessions are stored and found by [`TokenHash`].
 
 use std::{fmt, sync::Arc};

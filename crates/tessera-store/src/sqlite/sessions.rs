@@ -1,8 +1,8 @@
 //! [`SessionRepository`] for SQLite.
 //!
-//! Every write is one conditional statement on a live session (`revoked_at IS NULL AND
-//! expires_at > now`), or, for a claims patch and an exchange, a few statements in one
-//! `BEGIN IMMEDIATE` transaction on the one writer connection.
+//! Every write is one conditional statement on an active session ([`active_at`]: not revoked,
+//! not expired, within the absolute lifetime, not idle), or, for a claims patch and an exchange,
+//! a few statements in one `BEGIN IMMEDIATE` transaction on the one writer connection.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -44,6 +44,25 @@ macro_rules! select_authenticated {
     };
 }
 
+/// The condition every session write carries: the session is active at `$now` (a parameter
+/// such as `"?1"`): not revoked, not expired, within its organization's absolute lifetime and
+/// not idle. The same rule as `SessionTimes::status`, so no write can revive an ended session.
+macro_rules! active_at {
+    ($now:literal) => {
+        concat!(
+            "revoked_at IS NULL AND expires_at > ",
+            $now,
+            " AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = sessions.organization_id \
+             AND sessions.started_at + o.max_lifetime_minutes * 60000000 > ",
+            $now,
+            " AND (o.idle_timeout_minutes IS NULL \
+             OR sessions.last_accessed_at + o.idle_timeout_minutes * 60000000 > ",
+            $now,
+            "))"
+        )
+    };
+}
+
 /// The hot path: one statement from a token hash to session, member and organization.
 pub(super) const FIND_BY_TOKEN: &str = concat!(
     select_authenticated!(),
@@ -57,13 +76,17 @@ pub(super) const FIND_BY_ID: &str = concat!(
 
 /// A coalesced touch: writes only if the last recorded access is at least the interval old
 /// (`?4` is `now - interval`) and the session is live.
-pub(super) const TOUCH: &str = "UPDATE sessions SET last_accessed_at = ?1 \
-     WHERE id = ?2 AND organization_id = ?3 \
-     AND revoked_at IS NULL AND expires_at > ?1 AND last_accessed_at <= ?4";
+pub(super) const TOUCH: &str = concat!(
+    "UPDATE sessions SET last_accessed_at = ?1 \
+     WHERE id = ?2 AND organization_id = ?3 AND last_accessed_at <= ?4 AND ",
+    active_at!("?1")
+);
 
-pub(super) const REVOKE_MEMBER_SESSIONS: &str = "UPDATE sessions \
-     SET revoked_at = ?1, updated_at = ?1 \
-     WHERE organization_id = ?2 AND member_id = ?3 AND revoked_at IS NULL AND expires_at > ?1";
+pub(super) const REVOKE_MEMBER_SESSIONS: &str = concat!(
+    "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
+     WHERE organization_id = ?2 AND member_id = ?3 AND ",
+    active_at!("?1")
+);
 
 /// The member's organization (for its lifetime policy) joined with the member's live sessions.
 /// No row at all means no such member in this organization; a member without live sessions
@@ -249,8 +272,9 @@ impl SessionRepository for SqliteStore {
                 concat!(
                     "UPDATE sessions SET expires_at = ?1, \
                      last_accessed_at = MAX(last_accessed_at, ?2), updated_at = ?2 \
-                     WHERE id = ?3 AND organization_id = ?4 \
-                     AND revoked_at IS NULL AND expires_at > ?2 RETURNING ",
+                     WHERE id = ?3 AND organization_id = ?4 AND ",
+                    active_at!("?2"),
+                    " RETURNING ",
                     session_columns!("")
                 ),
                 params![
@@ -278,10 +302,11 @@ impl SessionRepository for SqliteStore {
         // slip in between, so none is lost.
         self.write(SESSIONS, |tx| {
             let mut stmt = tx
-                .prepare_cached(
+                .prepare_cached(concat!(
                     "SELECT custom_claims FROM sessions WHERE id = ?1 AND organization_id = ?2 \
-                     AND revoked_at IS NULL AND expires_at > ?3",
-                )
+                     AND ",
+                    active_at!("?3")
+                ))
                 .map_err(sql(SESSIONS))?;
             let current =
                 rows::query_opt(&mut stmt, params![id, org, micros(now)], SESSIONS, |row| {
@@ -323,8 +348,9 @@ impl SessionRepository for SqliteStore {
                 concat!(
                     "UPDATE sessions SET token_hash = ?1, authentication_factors = ?2, \
                      updated_at = ?3 \
-                     WHERE id = ?4 AND organization_id = ?5 AND token_hash = ?6 \
-                     AND revoked_at IS NULL AND expires_at > ?3 RETURNING ",
+                     WHERE id = ?4 AND organization_id = ?5 AND token_hash = ?6 AND ",
+                    active_at!("?3"),
+                    " RETURNING ",
                     session_columns!("")
                 ),
                 params![
@@ -348,11 +374,11 @@ impl SessionRepository for SqliteStore {
     ) -> StoreResult<()> {
         self.write(SESSIONS, |tx| {
             let changed = tx
-                .prepare_cached(
+                .prepare_cached(concat!(
                     "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
-                     WHERE id = ?2 AND organization_id = ?3 \
-                     AND revoked_at IS NULL AND expires_at > ?1",
-                )
+                     WHERE id = ?2 AND organization_id = ?3 AND ",
+                    active_at!("?1")
+                ))
                 .and_then(|mut stmt| {
                     stmt.execute(params![
                         micros(now),
@@ -440,11 +466,11 @@ impl SessionRepository for SqliteStore {
     ) -> StoreResult<()> {
         self.write(SESSIONS, |tx| {
             let revoked = tx
-                .prepare_cached(
+                .prepare_cached(concat!(
                     "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
-                     WHERE id = ?2 AND organization_id = ?3 AND token_hash = ?4 \
-                     AND revoked_at IS NULL AND expires_at > ?1",
-                )
+                     WHERE id = ?2 AND organization_id = ?3 AND token_hash = ?4 AND ",
+                    active_at!("?1")
+                ))
                 .and_then(|mut stmt| {
                     stmt.execute(params![
                         micros(now),

@@ -86,6 +86,7 @@ macro_rules! conformance_suite {
                 list_shows_active_sessions_oldest_first,
                 exchange_is_atomic,
                 purge_deletes_dead_sessions_in_batches,
+                writes_never_revive_an_ended_session,
             }
             signing_keys {
                 insert_list_retire_delete,

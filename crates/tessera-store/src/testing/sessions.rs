@@ -565,3 +565,55 @@ pub async fn purge_deletes_dead_sessions_in_batches(store: Store) {
         fx.store.sessions.create_session(&reborn, &dead.token.hash()).await.unwrap();
     }
 }
+
+/// No write revives a session that ended by idleness or by its absolute lifetime, even though
+/// it is neither revoked nor past `expires_at`.
+pub async fn writes_never_revive_an_ended_session(store: Store) {
+    let mut fx = Fixture::new(store);
+    let idle_org = fx.organization_with_idle_timeout("idle", 15).await;
+    let member = fx.member(&idle_org, "ada@idle.example").await;
+    let idle = fx.session(&member).await;
+    let capped = fx.tenant("capped").await;
+    let mut organization = capped.organization.clone();
+    organization.settings.lifetime =
+        LifetimePolicy { max_lifetime: MaxLifetime::from_minutes(30).unwrap(), idle_timeout: None };
+    fx.store.organizations.update_organization(&organization).await.unwrap();
+
+    let late = t0() + minutes(31); // idle since t0 (> 15 min) and past the 30-minute cap
+    let ended = [
+        (idle_org.id, idle.session.id, &idle.token),
+        (capped.organization.id, capped.session.id, &capped.token),
+    ];
+    for (org, id, token) in ended {
+        let sessions = &fx.store.sessions;
+        assert!(!sessions.touch_session(org, id, late, TouchInterval::default()).await.unwrap());
+        expect_err!(
+            sessions.extend_session(org, id, late + minutes(60), late).await,
+            StoreError::NotFound(Entity::Session)
+        );
+        expect_err!(
+            sessions.patch_session_claims(org, id, &json!({"x": 1}), &ns(), late).await,
+            StoreError::NotFound(Entity::Session)
+        );
+        expect_err!(
+            sessions
+                .rotate_session_token(org, id, &token.hash(), &fx.token().hash(), &[], late)
+                .await,
+            StoreError::NotFound(Entity::Session)
+        );
+        expect_err!(
+            sessions.revoke_session(org, id, late).await,
+            StoreError::NotFound(Entity::Session)
+        );
+        expect_err!(
+            sessions.find_session_by_token(&token.hash(), late).await,
+            StoreError::NotFound(Entity::Session)
+        );
+    }
+    let revoked =
+        fx.store.sessions.revoke_member_sessions(idle_org.id, member.id, late).await.unwrap();
+    assert_eq!(revoked, 0, "an idle session is already over");
+    let before =
+        fx.store.sessions.find_session_by_id(idle_org.id, idle.session.id, t0()).await.unwrap();
+    assert_eq!(before.session.times.last_accessed_at, t0(), "the refused touch wrote nothing");
+}

@@ -5,5 +5,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod memory;
-mod sqlite;
 mod postgres;
+mod sqlite;
