@@ -22,8 +22,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test    fmt check, clippy -D warnings, architecture checks, all tests
-  lint    fmt check, clippy -D warnings, architecture checks
+  test      fmt check, clippy -D warnings, architecture checks, all tests, SDK interop
+  lint      fmt check, clippy -D warnings, architecture checks
+  interop   drive a real `tessera serve` with Stytch's Python SDK (stytch==15.3.0)
 ";
 
 fn main() -> ExitCode {
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("lint") => lint(),
+        Some("interop") => step("Stytch Python SDK interop", interop),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -58,6 +60,13 @@ fn test() -> Result {
     lint()?;
     step("PostgreSQL for the postgres test suite", check_postgres)?;
     step("doctests", || cargo(&["test", "--workspace", "--doc", "--locked"]))?;
+    if python().is_some() || in_ci() {
+        step("Stytch Python SDK interop", interop)?;
+    } else {
+        eprintln!(
+            "\nSKIPPED: the Stytch SDK interop needs python3 (with venv and pip); install it to run it"
+        );
+    }
     if has_nextest() {
         step("cargo nextest run", || {
             cargo(&["nextest", "run", "--workspace", "--locked", "--no-fail-fast"])
@@ -78,37 +87,51 @@ fn test() -> Result {
     }
 }
 
-/// Crates that must never appear among tessera-core's normal dependencies: the core does no
-/// I/O, no async and no HTTP (docs/ARCHITECTURE.md).
-const FORBIDDEN_IN_CORE: &[&str] =
-    &["tokio", "async-std", "sqlx", "rusqlite", "axum", "hyper", "reqwest", "tower", "getrandom"];
+/// What each crate must not depend on (docs/ARCHITECTURE.md, "Invariants"): the core does no
+/// I/O, no async and no HTTP; only the server knows HTTP.
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    (
+        "tessera-core",
+        &[
+            "tokio",
+            "async-std",
+            "sqlx",
+            "rusqlite",
+            "axum",
+            "hyper",
+            "reqwest",
+            "tower",
+            "getrandom",
+        ],
+    ),
+    ("tessera-store", &["axum", "hyper", "reqwest", "tower"]),
+    ("tessera-api", &["axum", "hyper", "reqwest", "tower", "sqlx", "rusqlite"]),
+];
 
 fn check_architecture() -> Result {
-    let output = Command::new(cargo_bin())
-        .args(["tree", "-p", "tessera-core", "-e", "normal", "--prefix", "none", "--format", "{p}"])
-        .current_dir(workspace_root())
-        .output()
-        .map_err(|e| format!("could not run cargo tree: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("cargo tree failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+    for (krate, forbidden) in FORBIDDEN {
+        let output = Command::new(cargo_bin())
+            .args(["tree", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+            .current_dir(workspace_root())
+            .output()
+            .map_err(|e| format!("could not run cargo tree: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("cargo tree failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+        }
+        let tree = String::from_utf8_lossy(&output.stdout);
+        let mut offenders: Vec<&str> = tree
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|name| forbidden.contains(name))
+            .collect();
+        offenders.sort_unstable();
+        offenders.dedup();
+        if !offenders.is_empty() {
+            return Err(format!("{krate} must not depend on {}", offenders.join(", ")));
+        }
+        eprintln!("{krate} depends on none of: {}", forbidden.join(", "));
     }
-    let tree = String::from_utf8_lossy(&output.stdout);
-    let offenders: Vec<&str> = tree
-        .lines()
-        .filter(|line| {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            FORBIDDEN_IN_CORE.contains(&name)
-        })
-        .collect();
-    if offenders.is_empty() {
-        eprintln!("tessera-core depends on none of: {}", FORBIDDEN_IN_CORE.join(", "));
-        Ok(())
-    } else {
-        Err(format!(
-            "tessera-core must not depend on I/O, async or HTTP crates, but pulls in:\n  {}",
-            offenders.join("\n  ")
-        ))
-    }
+    Ok(())
 }
 
 /// The PostgreSQL suites need a server. Under CI its absence is an error; elsewhere the run goes
@@ -128,7 +151,7 @@ fn check_postgres() -> Result {
     }
     let how = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
                or point TESSERA_TEST_POSTGRES_URL at a server (postgres://user@host:port/db)";
-    if env::var("CI").is_ok_and(|v| v == "true") {
+    if in_ci() {
         return Err(format!("PostgreSQL is unreachable at {address} and CI=true: {how}"));
     }
     eprintln!(
@@ -145,6 +168,103 @@ fn postgres_address(url: &str) -> String {
     let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     let host_port = rest.split(['/', '?']).next().unwrap_or_default();
     if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") }
+}
+
+fn in_ci() -> bool {
+    env::var("CI").is_ok_and(|v| v == "true")
+}
+
+fn python() -> Option<String> {
+    ["python3", "python"]
+        .into_iter()
+        .map(str::to_owned)
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+/// The Stytch SDK release whose models Tessera's responses must satisfy.
+const STYTCH_SDK: &str = "stytch==15.3.0";
+
+/// Builds the server, starts it on a fresh SQLite file and an ephemeral port, and runs
+/// `xtask/interop/stytch_sdk.py` against it in a virtualenv with the official SDK.
+fn interop() -> Result {
+    let python =
+        python().ok_or("python3 is not installed: `apt-get install python3 python3-venv`")?;
+    let root = workspace_root();
+    let target = env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+    let venv = target.join("interop-venv");
+    let venv_python = venv.join("bin").join("python");
+    if !venv_python.exists() {
+        eprintln!("creating a virtualenv in {}", venv.display());
+        run(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
+    }
+    let installed =
+        Command::new(&venv_python).args(["-m", "pip", "show", "stytch"]).output().is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Version: 15.3.0")
+        });
+    if !installed {
+        eprintln!("installing {STYTCH_SDK} from PyPI");
+        run(Command::new(&venv_python).args(["-m", "pip", "install", "--quiet", STYTCH_SDK]))?;
+    }
+    cargo(&["build", "--locked", "--package", "tessera-server", "--bin", "tessera"])?;
+
+    let data = target.join(format!("interop-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let mut server = Command::new(target.join("debug").join("tessera"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--purge-interval-seconds", "0"])
+        .env("TESSERA_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start tessera: {e}"))?;
+    let result = (|| {
+        let stdout = server.stdout.take().ok_or("no stdout from tessera")?;
+        let (url, project_id, secret) = read_announcement(stdout)?;
+        eprintln!("tessera serve is up at {url} (project {project_id})");
+        run(Command::new(&venv_python)
+            .arg(root.join("xtask").join("interop").join("stytch_sdk.py"))
+            .env("TESSERA_URL", &url)
+            .env("TESSERA_PROJECT_ID", &project_id)
+            .env("TESSERA_SECRET", &secret))
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+/// The address, project id and secret that `tessera serve` prints at first start.
+fn read_announcement(stdout: std::process::ChildStdout) -> Result<(String, String, String)> {
+    use std::io::{BufRead, BufReader};
+    let (mut url, mut project_id, mut secret) = (None, None, None);
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next() {
+        let line = line.map_err(|e| format!("reading tessera's output: {e}"))?;
+        if let Some(rest) = line.strip_prefix("Tessera listening on ") {
+            url = rest.split_whitespace().next().map(str::to_owned);
+        } else if let Some(rest) = line.strip_prefix("Project id: ") {
+            project_id = Some(rest.trim().to_owned());
+        } else if let Some(rest) = line.strip_prefix("API secret (shown once, store it now): ") {
+            secret = Some(rest.trim().to_owned());
+        }
+        if let (Some(url), Some(project_id), Some(secret)) = (&url, &project_id, &secret) {
+            // Keep reading: the server must never write into a closed pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok((url.clone(), project_id.clone(), secret.clone()));
+        }
+    }
+    Err("tessera serve exited before announcing its address, project id and secret".into())
+}
+
+fn run(command: &mut Command) -> Result {
+    // Name the program and its arguments only: the environment may hold secrets.
+    let shown = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = command.status().map_err(|e| format!("could not run {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
 fn step(name: &str, run: impl FnOnce() -> Result) -> Result {

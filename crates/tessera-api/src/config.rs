@@ -3,6 +3,8 @@
 use chrono::TimeDelta;
 use tessera_core::{ClaimNamespaces, SessionDuration, TokenPrefix, TouchInterval};
 
+use crate::jwt::JwtProfile;
+
 /// Settings that hold for the whole deployment (organizations have their own, see
 /// `OrganizationSettings`).
 #[derive(Debug, Clone)]
@@ -16,6 +18,9 @@ pub struct ServiceConfig {
     pub token_prefix: TokenPrefix,
     /// JWT claim names, which custom claims may not use.
     pub claim_namespaces: ClaimNamespaces,
+    /// Session JWTs: issuer, audience, lifetime, algorithm, key cache and retention. Default:
+    /// [`JwtProfile::stytch`] of `project_id` (set it again if you change `project_id`).
+    pub jwt: JwtProfile,
     /// Polar's `member_portal_url`, with `{organization_slug}`, `{token}` and `{email}` filled in
     /// (URL-encoded).
     pub member_portal_url_template: String,
@@ -28,8 +33,10 @@ pub struct ServiceConfig {
 
 impl ServiceConfig {
     pub fn new(project_id: impl Into<String>) -> Self {
+        let project_id = project_id.into();
         Self {
-            project_id: project_id.into(),
+            jwt: JwtProfile::stytch(&project_id),
+            project_id,
             default_session_duration: SessionDuration::default(),
             touch_interval: TouchInterval::default(),
             token_prefix: TokenPrefix::default(),

@@ -3,6 +3,8 @@
 use tessera_core::ErrorType;
 use tessera_store::{Entity, StoreError};
 
+use crate::jwt::{JwtError, KeyError};
+
 /// Why an operation did not happen. Nothing was changed when one is returned, unless the variant
 /// says otherwise.
 #[derive(Debug, thiserror::Error)]
@@ -17,11 +19,14 @@ pub enum ServiceError {
     /// A request field is malformed in a way no domain type covers (e.g. `return_url`).
     #[error("{field} is invalid: {reason}")]
     InvalidRequest { field: &'static str, reason: String },
-    /// Session JWTs are not accepted by this version yet; a session token is.
-    #[error(
-        "authenticating with session_jwt is not supported by this Tessera version; send session_token"
-    )]
-    JwtNotSupported,
+    /// A session JWT was refused (shape, header, key, signature or claims); see
+    /// [`JwtError::error_type`] for the kinds. A well-signed JWT of a dead session is `Store`'s
+    /// `NotFound(Session)` instead, like a token.
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    /// A signing key could not be made, read or used (internal).
+    #[error(transparent)]
+    SigningKey(#[from] KeyError),
     /// Exchange found no factor that is valid in the target organization.
     #[error(
         "the session has no factor that carries into another organization (only email-based factors do)"
@@ -39,7 +44,9 @@ impl ServiceError {
         match self {
             Self::Rule(e) => e.error_type(),
             Self::Store(e) => e.error_type(),
-            Self::InvalidRequest { .. } | Self::JwtNotSupported => ErrorType::InvalidRequest,
+            Self::InvalidRequest { .. } => ErrorType::InvalidRequest,
+            Self::Jwt(e) => e.error_type(),
+            Self::SigningKey(_) => ErrorType::InternalServerError,
             Self::InsufficientFactorsForExchange => {
                 ErrorType::InsufficientFactorsForSessionExchange
             }

@@ -2,7 +2,8 @@
 //!
 //! [`SessionService`]: Tessera's operations (organizations, members, and the life of member
 //! sessions) over a [`tessera_store::Store`], a [`Clock`], a [`RandomSource`], the RBAC policy
-//! and the deployment's [`ServiceConfig`]; and the wire views that render its results in
+//! and the deployment's [`ServiceConfig`]; session JWTs, their signing keys and the JWKS
+//! ([`jwt`]); and the wire views that render its results in
 //! Stytch's and Polar's shapes ([`views`]).
 //!
 //! The service is the only layer that reads the clock and the OS random generator; the rules it
@@ -11,6 +12,7 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod jwt;
 pub mod random;
 mod service;
 pub mod views;
@@ -19,6 +21,10 @@ pub use crate::{
     clock::{Clock, ManualClock, SystemClock},
     config::ServiceConfig,
     error::{ServiceError, ServiceResult},
+    jwt::{
+        Jwk, Jwks, JwtAlgorithm, JwtError, JwtProfile, KeyError, LocalSession, LocalVerification,
+        SessionJwt,
+    },
     random::{OsRandom, RandomSource, SeededRandom},
     service::{
         AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,

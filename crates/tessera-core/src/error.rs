@@ -47,6 +47,10 @@ pub enum ErrorType {
     TooManySessionArguments,
     InvalidAuthenticationFactor,
     InsufficientFactorsForSessionExchange,
+    UnableToParseSessionJwt,
+    JwtInvalidAudience,
+    JwtInvalidIssuer,
+    JwtInvalidClaims,
     UnauthorizedCredentials,
     InvalidRequest,
     PayloadTooLarge,
@@ -89,6 +93,10 @@ impl ErrorType {
         Self::TooManySessionArguments,
         Self::InvalidAuthenticationFactor,
         Self::InsufficientFactorsForSessionExchange,
+        Self::UnableToParseSessionJwt,
+        Self::JwtInvalidAudience,
+        Self::JwtInvalidIssuer,
+        Self::JwtInvalidClaims,
         Self::UnauthorizedCredentials,
         Self::InvalidRequest,
         Self::PayloadTooLarge,
@@ -133,6 +141,10 @@ impl ErrorType {
             Self::InsufficientFactorsForSessionExchange => {
                 "insufficient_factors_for_session_exchange"
             }
+            Self::UnableToParseSessionJwt => "unable_to_parse_session_jwt",
+            Self::JwtInvalidAudience => "jwt_invalid_audience",
+            Self::JwtInvalidIssuer => "jwt_invalid_issuer",
+            Self::JwtInvalidClaims => "jwt_invalid_claims",
             Self::UnauthorizedCredentials => "unauthorized_credentials",
             Self::InvalidRequest => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
@@ -178,6 +190,10 @@ impl ErrorType {
             | Self::TooManySessionArguments
             | Self::InvalidAuthenticationFactor
             | Self::InsufficientFactorsForSessionExchange
+            | Self::UnableToParseSessionJwt
+            | Self::JwtInvalidAudience
+            | Self::JwtInvalidIssuer
+            | Self::JwtInvalidClaims
             | Self::InvalidRequest => 400,
         }
     }
@@ -344,6 +360,11 @@ mod tests {
             (ErrorType::PayloadTooLarge, "payload_too_large", 413),
             (ErrorType::StorageUnavailable, "storage_unavailable", 503),
             (ErrorType::InternalServerError, "internal_server_error", 500),
+            // Stytch's strings for session JWTs (shared/reference/stytch-error-types.txt).
+            (ErrorType::UnableToParseSessionJwt, "unable_to_parse_session_jwt", 400),
+            (ErrorType::JwtInvalidAudience, "jwt_invalid_audience", 400),
+            (ErrorType::JwtInvalidIssuer, "jwt_invalid_issuer", 400),
+            (ErrorType::JwtInvalidClaims, "jwt_invalid_claims", 400),
         ];
         for (kind, s, status) in expected {
             assert_eq!(kind.as_str(), s);

@@ -14,6 +14,7 @@ pub enum Entity {
     Member,
     Session,
     SigningKey,
+    Deployment,
 }
 
 impl fmt::Display for Entity {
@@ -23,6 +24,7 @@ impl fmt::Display for Entity {
             Self::Member => "member",
             Self::Session => "session",
             Self::SigningKey => "signing key",
+            Self::Deployment => "deployment",
         })
     }
 }
@@ -125,7 +127,9 @@ impl StoreError {
             Self::NotFound(Entity::Organization) => ErrorType::OrganizationNotFound,
             Self::NotFound(Entity::Member) => ErrorType::MemberNotFound,
             Self::NotFound(Entity::Session) => ErrorType::SessionNotFound,
-            Self::NotFound(Entity::SigningKey) => ErrorType::InternalServerError,
+            Self::NotFound(Entity::SigningKey | Entity::Deployment) => {
+                ErrorType::InternalServerError
+            }
             Self::Conflict(Constraint::OrganizationSlug) => ErrorType::OrganizationSlugAlreadyUsed,
             Self::Conflict(Constraint::MemberEmail) => ErrorType::DuplicateEmail,
             Self::Conflict(Constraint::MemberExternalId | Constraint::OrganizationExternalId) => {

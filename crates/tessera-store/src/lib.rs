@@ -1,8 +1,8 @@
 //! # tessera-store
 //!
 //! Storage for Tessera: the repository traits ([`OrganizationRepository`], [`MemberRepository`],
-//! [`SessionRepository`], [`SigningKeyRepository`]), the [`Store`] that bundles them, and three
-//! backends behind cargo features (all on by default):
+//! [`SessionRepository`], [`SigningKeyRepository`], [`DeploymentRepository`]), the [`Store`] that
+//! bundles them, and three backends behind cargo features (all on by default):
 //!
 //! - `memory`: [`memory::MemoryStore`], for tests and small embeds;
 //! - `sqlite`: [`sqlite::SqliteStore`], the embedded default, through rusqlite;
@@ -10,6 +10,7 @@
 //!
 //! Every backend passes the same conformance suite ([`testing`], feature `testing`).
 
+pub mod deployment;
 pub mod error;
 pub mod repository;
 pub mod signing_key;
@@ -24,16 +25,17 @@ pub mod sqlite;
 pub mod testing;
 
 pub use crate::{
+    deployment::Deployment,
     error::{Constraint, Entity, StoreError, StoreResult},
     repository::{
-        ExchangeFrom, MemberRepository, OrganizationRepository, SessionRepository,
-        SigningKeyRepository, Store,
+        DeploymentRepository, ExchangeFrom, MemberRepository, OrganizationRepository,
+        SessionRepository, SigningKeyRepository, Store,
     },
     signing_key::SigningKey,
 };
 
 #[cfg(feature = "mock")]
 pub use crate::repository::{
-    MockMemberRepository, MockOrganizationRepository, MockSessionRepository,
-    MockSigningKeyRepository,
+    MockDeploymentRepository, MockMemberRepository, MockOrganizationRepository,
+    MockSessionRepository, MockSigningKeyRepository,
 };

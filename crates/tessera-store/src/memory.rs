@@ -18,10 +18,11 @@ use tessera_core::{
 };
 
 use crate::{
+    deployment::Deployment,
     error::{Constraint, Entity, StoreError, StoreResult},
     repository::{
-        ExchangeFrom, MemberRepository, OrganizationRepository, SessionRepository,
-        SigningKeyRepository, Store,
+        DeploymentRepository, ExchangeFrom, MemberRepository, OrganizationRepository,
+        SessionRepository, SigningKeyRepository, Store,
     },
     signing_key::SigningKey,
 };
@@ -39,6 +40,7 @@ struct State {
     sessions: HashMap<SessionId, StoredSession>,
     session_by_token: HashMap<TokenHash, SessionId>,
     signing_keys: Vec<SigningKey>,
+    deployment: Option<Deployment>,
 }
 
 #[derive(Debug, Clone)]
@@ -358,6 +360,14 @@ impl MemberRepository for MemoryStore {
         page.truncate(limit as usize);
         Ok(page)
     }
+
+    async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId> {
+        self.read()
+            .members
+            .get(&member_id)
+            .map(|m| m.organization_id)
+            .ok_or(StoreError::NotFound(Entity::Member))
+    }
 }
 
 #[async_trait]
@@ -400,6 +410,17 @@ impl SessionRepository for MemoryStore {
             .filter(|s| s.in_organization(organization_id))
             .ok_or(StoreError::NotFound(Entity::Session))?;
         state.authenticated(stored, now)
+    }
+
+    async fn find_session_organization(
+        &self,
+        session_id: SessionId,
+    ) -> StoreResult<OrganizationId> {
+        self.read()
+            .sessions
+            .get(&session_id)
+            .map(|s| s.session.organization_id)
+            .ok_or(StoreError::NotFound(Entity::Session))
     }
 
     async fn touch_session(
@@ -602,6 +623,25 @@ impl SigningKeyRepository for MemoryStore {
         if state.signing_keys.len() == before {
             return Err(StoreError::NotFound(Entity::SigningKey));
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeploymentRepository for MemoryStore {
+    async fn get_deployment(&self) -> StoreResult<Option<Deployment>> {
+        Ok(self.read().deployment.clone())
+    }
+
+    async fn init_deployment(&self, candidate: &Deployment) -> StoreResult<Deployment> {
+        Ok(self.write().deployment.get_or_insert_with(|| candidate.clone()).clone())
+    }
+
+    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()> {
+        let mut state = self.write();
+        let deployment =
+            state.deployment.as_mut().ok_or(StoreError::NotFound(Entity::Deployment))?;
+        deployment.secret_hash = *secret_hash;
         Ok(())
     }
 }

@@ -2,9 +2,16 @@
 //!
 //! Rules every implementation keeps (the conformance suite in [`crate::testing`] checks them):
 //! - Every method that reads or writes a member or a session takes the `organization_id` and
-//!   filters on it. The one exception is [`SessionRepository::find_session_by_token`], which
-//!   returns the organization it found. Something of another organization is `NotFound`, exactly
-//!   as if it did not exist.
+//!   filters on it. Something of another organization is `NotFound`, exactly as if it did not
+//!   exist. There are three exceptions, all reads:
+//!   - [`SessionRepository::find_session_by_token`], which returns the organization it found
+//!     (the token is the credential);
+//!   - [`MemberRepository::find_member_organization`] and
+//!     [`SessionRepository::find_session_organization`], which return nothing but the id of the
+//!     organization a member or session belongs to (ids are global). They serve only callers
+//!     holding the deployment's credentials, which may act on every organization, when a request
+//!     names a member or session without its organization; those callers then continue with
+//!     the organization-scoped methods.
 //! - Each write is atomic: it applies whole or not at all. A failed write leaves no trace.
 //! - Session writes are conditional on the session being active at the `now` they are given
 //!   (not revoked, not expired, within its organization's absolute lifetime, not idle: the rule of
@@ -24,7 +31,7 @@ use tessera_core::{
     TouchInterval,
 };
 
-use crate::{error::StoreResult, signing_key::SigningKey};
+use crate::{deployment::Deployment, error::StoreResult, signing_key::SigningKey};
 
 /// Organizations: the tenants. Deleting one deletes its members and their sessions.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -84,6 +91,11 @@ pub trait MemberRepository: Send + Sync {
         after: Option<MemberId>,
         limit: u32,
     ) -> StoreResult<Vec<Member>>;
+
+    /// The organization of the member with this id. Deployment-wide (ids are global): for callers
+    /// holding the project credentials, which then continue with organization-scoped calls.
+    /// `NotFound(Member)` if there is none.
+    async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId>;
 }
 
 /// The session being left in an [`SessionRepository::exchange_session`].
@@ -124,6 +136,11 @@ pub trait SessionRepository: Send + Sync {
         session_id: SessionId,
         now: DateTime<Utc>,
     ) -> StoreResult<AuthenticatedSession>;
+
+    /// The organization of the session with this id, whatever its status. Deployment-wide, like
+    /// [`MemberRepository::find_member_organization`]. `NotFound(Session)` if there is none.
+    async fn find_session_organization(&self, session_id: SessionId)
+    -> StoreResult<OrganizationId>;
 
     /// Records an access at `now` if the last recorded one is at least `interval` older and the
     /// session is live. Returns whether anything was written.
@@ -229,16 +246,33 @@ pub trait SigningKeyRepository: Send + Sync {
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 }
 
+/// The deployment record (project id and API secret hash): one per store, shared by every node
+/// on it (not scoped by organization).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait DeploymentRepository: Send + Sync {
+    /// The stored deployment, if any.
+    async fn get_deployment(&self) -> StoreResult<Option<Deployment>>;
+
+    /// Stores `candidate` unless a deployment exists; returns the one that is stored afterwards
+    /// (the first writer wins, so nodes starting at once agree).
+    async fn init_deployment(&self, candidate: &Deployment) -> StoreResult<Deployment>;
+
+    /// Replaces the secret hash (secret rotation). `NotFound(Deployment)` if none.
+    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()>;
+}
+
 /// One handle on a whole backend: what the service layer holds.
 ///
 /// Each repository is a trait object so that tests can mock any one of them; a backend is one
-/// value implementing all four ([`Store::new`]).
+/// value implementing all of them ([`Store::new`]).
 #[derive(Clone)]
 pub struct Store {
     pub organizations: Arc<dyn OrganizationRepository>,
     pub members: Arc<dyn MemberRepository>,
     pub sessions: Arc<dyn SessionRepository>,
     pub signing_keys: Arc<dyn SigningKeyRepository>,
+    pub deployment: Arc<dyn DeploymentRepository>,
     backend: &'static str,
 }
 
@@ -250,13 +284,15 @@ impl Store {
             + MemberRepository
             + SessionRepository
             + SigningKeyRepository
+            + DeploymentRepository
             + 'static,
     {
         Self {
             organizations: backend.clone(),
             members: backend.clone(),
             sessions: backend.clone(),
-            signing_keys: backend,
+            signing_keys: backend.clone(),
+            deployment: backend,
             backend: name,
         }
     }
@@ -267,8 +303,9 @@ impl Store {
         members: Arc<dyn MemberRepository>,
         sessions: Arc<dyn SessionRepository>,
         signing_keys: Arc<dyn SigningKeyRepository>,
+        deployment: Arc<dyn DeploymentRepository>,
     ) -> Self {
-        Self { organizations, members, sessions, signing_keys, backend: "custom" }
+        Self { organizations, members, sessions, signing_keys, deployment, backend: "custom" }
     }
 
     /// `memory`, `sqlite`, `postgres` or `custom`.

@@ -285,6 +285,13 @@ impl SessionService {
         Ok((member.id, organization))
     }
 
+    /// The organization of a member known only by id (ids are global). For callers holding the
+    /// project credentials, such as Polar's `POST /v1/member-sessions/`, which names only the
+    /// member.
+    pub async fn locate_member(&self, member_id: MemberId) -> ServiceResult<OrganizationId> {
+        Ok(self.store.members.find_member_organization(member_id).await?)
+    }
+
     pub async fn list_members(
         &self,
         organization: &OrganizationRef,

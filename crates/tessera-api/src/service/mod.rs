@@ -6,6 +6,7 @@
 //! trace.
 
 mod directory;
+mod jwt;
 mod maintenance;
 mod sessions;
 
@@ -24,6 +25,7 @@ pub use self::{
 use crate::{
     clock::{Clock, SystemClock},
     config::ServiceConfig,
+    jwt::KeyRing,
     random::{OsRandom, RandomSource, Rng},
 };
 
@@ -78,12 +80,16 @@ pub struct SessionService {
     random: Arc<dyn RandomSource>,
     policy: Arc<Policy>,
     config: Arc<ServiceConfig>,
+    /// The signing keys, cached; shared by clones of this service (not by other services over
+    /// the same store, which converge through the store).
+    keys: Arc<KeyRing>,
 }
 
 impl SessionService {
     /// A service on the system clock, the OS CSPRNG and the default RBAC policy.
     pub fn new(store: Store, config: ServiceConfig) -> Self {
         Self {
+            keys: Arc::new(KeyRing::new(store.signing_keys.clone())),
             store,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),

@@ -10,14 +10,18 @@ use tessera_core::{
 use tessera_store::ExchangeFrom;
 
 use super::SessionService;
-use crate::error::{ServiceError, ServiceResult};
+use crate::{
+    error::{ServiceError, ServiceResult},
+    jwt::SessionJwt,
+};
 
 /// What a caller presents to prove a session.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// The opaque session token.
     Token(String),
-    /// A session JWT.
+    /// A session JWT. Accepted even if expired by its `exp`, as long as its signature verifies
+    /// and its session is live (Stytch's behaviour): the answer carries a fresh JWT.
     Jwt(String),
 }
 
@@ -71,6 +75,8 @@ pub struct IssuedSession {
     pub session: AuthenticatedSession,
     pub token: SessionToken,
     pub roles: Vec<RoleId>,
+    /// A session JWT minted at the operation's `now`, from the state after its writes.
+    pub jwt: SessionJwt,
 }
 
 /// Input of [`SessionService::authenticate`].
@@ -105,19 +111,27 @@ pub struct Authenticated {
     pub session: AuthenticatedSession,
     pub roles: Vec<RoleId>,
     pub verdict: Option<Verdict>,
+    /// A fresh session JWT, minted at the operation's `now` from the state after its writes.
+    pub jwt: SessionJwt,
 }
 
 /// What to revoke.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Revoke {
+    /// One session by id. Ids are global, so the organization may be left out: the session is
+    /// then found deployment-wide (for callers holding the project credentials).
     Session {
-        organization: OrganizationRef,
+        organization: Option<OrganizationRef>,
         session_id: SessionId,
     },
     Token(String),
-    /// Every live session of the member.
+    /// The session a session JWT designates (its signature must verify; an expired JWT of a live
+    /// session is accepted, as on authenticate).
+    Jwt(String),
+    /// Every live session of the member. Without an organization, the member must be named by
+    /// id (external ids and emails are only unique within an organization).
     Member {
-        organization: OrganizationRef,
+        organization: Option<OrganizationRef>,
         member: MemberRef,
     },
 }
@@ -132,7 +146,9 @@ pub struct AddFactor {
 /// Input of [`SessionService::exchange`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {
-    pub token: String,
+    /// The session to leave: its token or a session JWT (Stytch accepts both). See
+    /// [`SessionService::exchange`] for the one difference between them.
+    pub credential: Credential,
     /// The organization to move into.
     pub organization: OrganizationRef,
     pub duration: Option<SessionDuration>,
@@ -220,6 +236,7 @@ impl SessionService {
 
         let organization = self.store.organizations.get_organization(&request.organization).await?;
         let member = self.store.members.get_member(organization.id, &request.member).await?;
+        let key = self.signing_key(now).await?;
         let duration = request.duration.unwrap_or(self.config.default_session_duration);
         let session = MemberSession {
             id: SessionId::generate(now, &mut self.rng()),
@@ -235,23 +252,28 @@ impl SessionService {
         let token = self.new_token();
         self.store.sessions.create_session(&session, &token.hash()).await?;
         let roles = self.policy.session_roles(&member.roles);
-        Ok(IssuedSession {
-            session: AuthenticatedSession { session, member, organization },
-            token,
-            roles,
-        })
+        let found = AuthenticatedSession { session, member, organization };
+        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        Ok(IssuedSession { session: found, token, roles, jwt })
     }
 
-    /// Trades a token for the session, member, organization and roles. Every check (MFA, step-up,
-    /// authorization, claim rules) runs before any write; then the extension, the claims patch
-    /// and the access record are written, the last one at most once per touch interval.
+    /// Trades a token or a session JWT for the session, member, organization, roles and a fresh
+    /// JWT. Every check (MFA, step-up, authorization, claim rules) runs before any write; then
+    /// the extension, the claims patch and the access record are written, the last one at most
+    /// once per touch interval.
+    ///
+    /// A JWT is verified (signature, `alg` pinned to its key, `kid`, `typ`, `iss`, `aud`, `nbf`,
+    /// `iat`; not `exp`), then its session is read by the organization and session id of its
+    /// claims: a revoked session is refused even though its JWT has not expired.
     pub async fn authenticate(&self, request: Authenticate) -> ServiceResult<Authenticated> {
         let now = self.clock.now();
-        let token = match &request.credential {
-            Credential::Token(token) => self.parse_token(token)?,
-            Credential::Jwt(_) => return Err(ServiceError::JwtNotSupported),
+        let mut found = match &request.credential {
+            Credential::Token(token) => {
+                let token = self.parse_token(token)?;
+                self.session_for_token(&token, now).await?
+            }
+            Credential::Jwt(jwt) => self.session_for_jwt(jwt, now).await?,
         };
-        let mut found = self.session_for_token(&token, now).await?;
         let roles = found.roles(&self.policy);
 
         assurance::check(
@@ -271,6 +293,7 @@ impl SessionService {
             // atomically against the current claims.
             found.session.custom_claims.patched(patch, namespaces)?;
         }
+        let key = self.signing_key(now).await?;
 
         let (organization_id, session_id) = (found.organization.id, found.session.id);
         let mut access_recorded = false;
@@ -301,7 +324,8 @@ impl SessionService {
         {
             found.session.times.last_accessed_at = now;
         }
-        Ok(Authenticated { session: found, roles, verdict })
+        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        Ok(Authenticated { session: found, roles, verdict, jwt })
     }
 
     /// A member's active sessions, oldest first.
@@ -324,8 +348,13 @@ impl SessionService {
         let now = self.clock.now();
         match target {
             Revoke::Session { organization, session_id } => {
-                let organization = self.store.organizations.get_organization(&organization).await?;
-                self.store.sessions.revoke_session(organization.id, session_id, now).await?;
+                let organization_id = match organization {
+                    Some(organization) => {
+                        self.store.organizations.get_organization(&organization).await?.id
+                    }
+                    None => self.store.sessions.find_session_organization(session_id).await?,
+                };
+                self.store.sessions.revoke_session(organization_id, session_id, now).await?;
                 Ok(1)
             }
             Revoke::Token(token) => {
@@ -337,7 +366,25 @@ impl SessionService {
                     .await?;
                 Ok(1)
             }
+            Revoke::Jwt(jwt) => {
+                let found = self.session_for_jwt(&jwt, now).await?;
+                self.store
+                    .sessions
+                    .revoke_session(found.organization.id, found.session.id, now)
+                    .await?;
+                Ok(1)
+            }
             Revoke::Member { organization, member } => {
+                let organization = match (organization, &member) {
+                    (Some(organization), _) => organization,
+                    (None, MemberRef::Id(id)) => self.locate_member(*id).await?.into(),
+                    (None, _) => {
+                        return Err(ServiceError::invalid(
+                            "organization_id",
+                            "needed to find a member by external id or email",
+                        ));
+                    }
+                };
                 let (member, organization) = self.get_member(&organization, &member).await?;
                 Ok(self
                     .store
@@ -361,6 +408,7 @@ impl SessionService {
             Some(existing) => *existing = existing.reauthenticated(factor.last_authenticated_at()),
             None => factors.push(factor),
         }
+        let key = self.signing_key(now).await?;
         let next = self.new_token();
         let session = self
             .store
@@ -375,17 +423,36 @@ impl SessionService {
             )
             .await?;
         let roles = found.roles(&self.policy);
-        Ok(IssuedSession { session: AuthenticatedSession { session, ..found }, token: next, roles })
+        let found = AuthenticatedSession { session, ..found };
+        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        Ok(IssuedSession { session: found, token: next, roles, jwt })
     }
 
     /// Moves the person behind a session into another organization of the deployment: a new
     /// session for their membership there (same email), carrying only the factors valid there
-    /// (email-based ones). The old session is revoked in the same transaction.
+    /// (email-based ones).
+    ///
+    /// With a token, the old session is revoked in the same transaction that stores the new one,
+    /// on condition that its token is still the one presented. With a session JWT, the store
+    /// offers no such statement (its atomic exchange is keyed by the token hash, which a JWT does
+    /// not carry): the old session is revoked first (conditionally on being live), then the new
+    /// one is stored. If the second write fails, the caller has no session left and must sign in
+    /// again: it fails closed, never leaving two sessions.
     pub async fn exchange(&self, request: Exchange) -> ServiceResult<IssuedSession> {
         let now = self.clock.now();
-        let token = self.parse_token(&request.token)?;
-        let custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
-        let found = self.session_for_token(&token, now).await?;
+        // Every input is checked before the first read, as in every operation.
+        let custom_claims;
+        let (found, token) = match &request.credential {
+            Credential::Token(raw) => {
+                let token = self.parse_token(raw)?;
+                custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
+                (self.session_for_token(&token, now).await?, Some(token))
+            }
+            Credential::Jwt(jwt) => {
+                custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
+                (self.session_for_jwt(jwt, now).await?, None)
+            }
+        };
 
         let target = self.store.organizations.get_organization(&request.organization).await?;
         if target.id == found.organization.id {
@@ -416,6 +483,7 @@ impl SessionService {
             now,
         )?;
 
+        let key = self.signing_key(now).await?;
         let duration = request.duration.unwrap_or(self.config.default_session_duration);
         let session = MemberSession {
             id: SessionId::generate(now, &mut self.rng()),
@@ -429,17 +497,26 @@ impl SessionService {
             updated_at: now,
         };
         let next = self.new_token();
-        let from = ExchangeFrom {
-            organization_id: found.organization.id,
-            session_id: found.session.id,
-            token_hash: token.hash(),
-        };
-        self.store.sessions.exchange_session(&from, &session, &next.hash(), now).await?;
+        match token {
+            Some(token) => {
+                let from = ExchangeFrom {
+                    organization_id: found.organization.id,
+                    session_id: found.session.id,
+                    token_hash: token.hash(),
+                };
+                self.store.sessions.exchange_session(&from, &session, &next.hash(), now).await?;
+            }
+            None => {
+                self.store
+                    .sessions
+                    .revoke_session(found.organization.id, found.session.id, now)
+                    .await?;
+                self.store.sessions.create_session(&session, &next.hash()).await?;
+            }
+        }
         let roles = self.policy.session_roles(&member.roles);
-        Ok(IssuedSession {
-            session: AuthenticatedSession { session, member, organization: target },
-            token: next,
-            roles,
-        })
+        let found = AuthenticatedSession { session, member, organization: target };
+        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        Ok(IssuedSession { session: found, token: next, roles, jwt })
     }
 }

@@ -14,7 +14,7 @@ use tessera_core::{
 };
 use tessera_store::{
     Constraint, Entity, MockMemberRepository, MockOrganizationRepository, MockSessionRepository,
-    MockSigningKeyRepository, Store, StoreError,
+    Store, StoreError,
 };
 
 use super::*;
@@ -44,13 +44,18 @@ impl Mocks {
     }
 
     fn service_at(self, now: DateTime<Utc>) -> SessionService {
+        // Signing keys are not what these tests are about: a real (memory) key table, with
+        // Ed25519 keys, which are made in microseconds.
         let store = Store::from_parts(
             Arc::new(self.organizations),
             Arc::new(self.members),
             Arc::new(self.sessions),
-            Arc::new(MockSigningKeyRepository::new()),
+            tessera_store::memory::MemoryStore::store().signing_keys,
+            Arc::new(tessera_store::MockDeploymentRepository::new()),
         );
-        SessionService::new(store, ServiceConfig::new("project-mock"))
+        let mut config = ServiceConfig::new("project-mock");
+        config.jwt.algorithm = crate::JwtAlgorithm::EdDsa;
+        SessionService::new(store, config)
             .with_clock(Arc::new(ManualClock::new(now)))
             .with_random(Arc::new(SeededRandom::new(7)))
     }

@@ -68,7 +68,7 @@ on_every_store! {
         let exchanged = h
             .service
             .exchange(Exchange {
-                token: stepped.token.expose().to_owned(),
+                credential: Credential::Token(stepped.token.expose().to_owned()),
                 organization: globex.slug.clone().into(),
                 duration: None,
                 custom_claims: Some(json!({"came_from": "acme"})),
@@ -112,12 +112,12 @@ on_every_store! {
         let three = h.session(&ada, &["password"]).await;
 
         h.service
-            .revoke(Revoke::Session { organization: acme.slug.clone().into(), session_id: one.session.session.id })
+            .revoke(Revoke::Session { organization: Some(acme.slug.clone().into()), session_id: one.session.session.id })
             .await
             .unwrap();
         let ended = h
             .service
-            .revoke(Revoke::Member { organization: acme.id.into(), member: MemberRef::Id(ada.id) })
+            .revoke(Revoke::Member { organization: None, member: MemberRef::Id(ada.id) })
             .await
             .unwrap();
         assert_eq!(ended, 2);

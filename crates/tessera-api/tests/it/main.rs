@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod jwt;
 mod lifecycle;
 mod rules;

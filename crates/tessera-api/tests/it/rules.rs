@@ -233,7 +233,7 @@ on_every_store! {
         let err = h.service.authenticate(Authenticate::new(token(&unknown))).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::SessionNotFound);
         let err = h.service.authenticate(Authenticate::new(Credential::Jwt("a.b.c".into()))).await.unwrap_err();
-        assert_eq!(err.error_type(), ErrorType::InvalidRequest);
+        assert_eq!(err.error_type(), ErrorType::UnableToParseSessionJwt);
     }
 
     async fn exchange_errors_leave_the_old_session_alive(h: Harness) {
@@ -246,7 +246,7 @@ on_every_store! {
         let by_email = h.session(&ada, &["email", "totp"]).await;
 
         let exchange = |t: &tessera_core::SessionToken, to: OrganizationRef| Exchange {
-            token: t.expose().to_owned(),
+            credential: Credential::Token(t.expose().to_owned()),
             organization: to,
             duration: None,
             custom_claims: None,

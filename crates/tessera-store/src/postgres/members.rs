@@ -1,4 +1,5 @@
-//! [`MemberRepository`] on PostgreSQL. Every statement filters on `organization_id`.
+//! [`MemberRepository`] on PostgreSQL. Every statement filters on `organization_id`, but the
+//! deployment-wide lookup of a member's organization by id.
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -184,5 +185,15 @@ impl MemberRepository for PostgresStore {
         .await
         .map_err(|e| query_error("list members", e))?;
         rows.iter().map(rows::member).collect()
+    }
+
+    async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId> {
+        let found: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT organization_id FROM members WHERE id = $1")
+                .bind(member_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| query_error("look up a member's organization", e))?;
+        found.map(OrganizationId::from_uuid).ok_or(StoreError::NotFound(Entity::Member))
     }
 }

@@ -19,8 +19,10 @@ use crate::error::{StoreError, StoreResult};
 pub(super) const MIGRATIONS_TABLE: &str = "tessera_schema_migrations";
 
 /// Every migration, in order. Append only: an applied migration's text is checksummed.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "schema", include_str!("../../migrations/postgres/0001_schema.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
+    (2, "deployment", include_str!("../../migrations/postgres/0002_deployment.sql")),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

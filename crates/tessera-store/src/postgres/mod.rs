@@ -2,7 +2,8 @@
 //! share one database (or anything that speaks its protocol).
 //!
 //! - **Pool**: one sqlx [`PgPool`] per store (16 connections, 5 s acquire timeout by default).
-//! - **Schema**: normalized (`organizations` ← `members` ← `sessions`, plus `signing_keys`),
+//! - **Schema**: normalized (`organizations` ← `members` ← `sessions`, plus `signing_keys` and
+//!   the one-row `deployment`),
 //!   created by versioned migrations (`migrations/postgres/*.sql`, embedded in the binary) that
 //!   [`PostgresStore::connect`] applies; the tables live in the first schema of the connection's
 //!   `search_path` (`public` unless configured otherwise).
@@ -25,6 +26,7 @@
 #[macro_use]
 mod columns;
 
+mod deployment;
 mod errors;
 mod keys;
 mod members;

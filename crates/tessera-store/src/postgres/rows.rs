@@ -13,6 +13,7 @@ use tessera_core::{
 
 use super::errors::column_error;
 use crate::{
+    deployment::Deployment,
     error::{StoreError, StoreResult},
     signing_key::SigningKey,
 };
@@ -21,6 +22,7 @@ pub(super) const ORGANIZATIONS: &str = "organizations";
 pub(super) const MEMBERS: &str = "members";
 pub(super) const SESSIONS: &str = "sessions";
 pub(super) const SIGNING_KEYS: &str = "signing_keys";
+pub(super) const DEPLOYMENT: &str = "deployment";
 
 /// One column of a row of `table`.
 fn get<'r, T>(row: &'r PgRow, table: &'static str, column: &str) -> StoreResult<T>
@@ -183,6 +185,20 @@ pub(super) fn signing_key(row: &PgRow) -> StoreResult<SigningKey> {
         public_key_der: get(row, t, "public_key_der")?,
         created_at: get::<DateTime<Utc>>(row, t, "created_at")?,
         retired_at: get(row, t, "retired_at")?,
+    })
+}
+
+/// The deployment from `project_id, secret_hash, created_at`.
+pub(super) fn deployment(row: &PgRow) -> StoreResult<Deployment> {
+    let t = DEPLOYMENT;
+    let secret_hash: Vec<u8> = get(row, t, "secret_hash")?;
+    let secret_hash = secret_hash
+        .try_into()
+        .map_err(|_| StoreError::corrupt(t, "column `secret_hash` is not 32 bytes"))?;
+    Ok(Deployment {
+        project_id: get(row, t, "project_id")?,
+        secret_hash,
+        created_at: get(row, t, "created_at")?,
     })
 }
 

@@ -307,6 +307,19 @@ impl SessionRepository for PostgresStore {
         active(row, now)
     }
 
+    async fn find_session_organization(
+        &self,
+        session_id: SessionId,
+    ) -> StoreResult<OrganizationId> {
+        let found: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT organization_id FROM sessions WHERE id = $1")
+                .bind(session_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| query_error("look up a session's organization", e))?;
+        found.map(OrganizationId::from_uuid).ok_or(StoreError::NotFound(Entity::Session))
+    }
+
     async fn touch_session(
         &self,
         organization_id: OrganizationId,

@@ -7,7 +7,7 @@ use tessera_core::{Member, MemberId, MemberRef, OrganizationId};
 use super::{
     SqliteStore,
     errors::sql,
-    rows::{self, MEMBERS, ORGANIZATIONS, json, member_columns, micros, uuid_blob},
+    rows::{self, Cols, MEMBERS, ORGANIZATIONS, json, member_columns, micros, uuid_blob},
 };
 use crate::{
     error::{Entity, StoreError, StoreResult},
@@ -44,6 +44,9 @@ pub(super) fn member_exists(
         .map(|found| found.is_some())
         .map_err(sql(MEMBERS))
 }
+
+/// The organization of a member, by the member's id alone (deployment-wide).
+pub(super) const MEMBER_ORGANIZATION: &str = "SELECT organization_id FROM members WHERE id = ?1";
 
 /// `?1..=?11`: the member columns in order, then `email_normalized`.
 fn bind(member: &Member) -> StoreResult<[V; 11]> {
@@ -209,6 +212,16 @@ impl MemberRepository for SqliteStore {
                     |row| rows::member(row, 0),
                 )
             }
+        })
+    }
+
+    async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(MEMBER_ORGANIZATION).map_err(sql(MEMBERS))?;
+            rows::query_opt(&mut stmt, [uuid_blob(member_id.as_uuid())], MEMBERS, |row| {
+                Cols::new(row, MEMBERS, 0).uuid(0, "organization_id").map(OrganizationId::from_uuid)
+            })?
+            .ok_or(StoreError::NotFound(Entity::Member))
         })
     }
 }

@@ -57,6 +57,7 @@
 //! [`StoreError::Corrupt`]: crate::StoreError::Corrupt
 
 mod connection;
+mod deployment;
 mod errors;
 mod keys;
 mod members;

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-use super::{SqliteOptions, connection, sessions};
+use super::{SqliteOptions, connection, members, sessions};
 
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
@@ -32,6 +32,8 @@ fn hot_statements_search_by_index() {
     for (name, sql, index) in [
         ("find by token", sessions::FIND_BY_TOKEN, "sessions_token_hash_key"),
         ("find by id", sessions::FIND_BY_ID, ""),
+        ("session organization", sessions::SESSION_ORGANIZATION, ""),
+        ("member organization", members::MEMBER_ORGANIZATION, ""),
         ("touch", sessions::TOUCH, ""),
         ("revoke member sessions", sessions::REVOKE_MEMBER_SESSIONS, "sessions_member_idx"),
         ("list member sessions", sessions::LIST_MEMBER_SESSIONS, "sessions_member_idx"),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::errors::sql;
 use crate::{
+    deployment::Deployment,
     error::{StoreError, StoreResult},
     signing_key::SigningKey,
 };
@@ -21,6 +22,7 @@ pub(super) const ORGANIZATIONS: &str = "organizations";
 pub(super) const MEMBERS: &str = "members";
 pub(super) const SESSIONS: &str = "sessions";
 pub(super) const SIGNING_KEYS: &str = "signing_keys";
+pub(super) const DEPLOYMENT: &str = "deployment";
 
 /// The columns [`organization`] decodes, in order, each prefixed with `$p` (a table alias).
 macro_rules! organization_columns {
@@ -413,5 +415,19 @@ pub(super) fn signing_key(row: &Row<'_>) -> StoreResult<SigningKey> {
         public_key_der: c.blob(3, "public_key_der")?.to_vec(),
         created_at: c.time(4, "created_at")?,
         retired_at: c.opt_time(5, "retired_at")?,
+    })
+}
+
+/// The deployment from `project_id, secret_hash, created_at`.
+pub(super) fn deployment(row: &Row<'_>) -> StoreResult<Deployment> {
+    let c = Cols::new(row, DEPLOYMENT, 0);
+    let secret_hash = c
+        .blob(1, "secret_hash")?
+        .try_into()
+        .map_err(|_| c.corrupt("secret_hash", "not 32 bytes"))?;
+    Ok(Deployment {
+        project_id: c.text(0, "project_id")?.to_owned(),
+        secret_hash,
+        created_at: c.time(2, "created_at")?,
     })
 }

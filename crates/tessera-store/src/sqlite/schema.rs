@@ -6,7 +6,10 @@ use crate::error::{StoreError, StoreResult};
 
 /// Migration `i` (0-based) takes the schema from version `i` to version `i + 1`. Append only:
 /// a published migration never changes.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+    include_str!("../../migrations/sqlite/0002_deployment.sql"),
+];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -48,4 +51,57 @@ pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         .map_err(fail("cannot record the schema version"))?;
     tx.commit().map_err(fail("cannot commit the migration"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::{MIGRATIONS, SCHEMA_VERSION, migrate};
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0)).expect("user_version")
+    }
+
+    #[test]
+    fn a_version_1_file_upgrades_and_keeps_its_data() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(MIGRATIONS[0]).expect("migration 1");
+        conn.pragma_update(None, "user_version", 1).expect("set version 1");
+        conn.execute(
+            "INSERT INTO signing_keys (kid, algorithm, private_key_der, public_key_der, \
+             created_at) VALUES ('k1', 'EdDSA', x'01', x'02', 0)",
+            [],
+        )
+        .expect("a version-1 row");
+
+        migrate(&mut conn).expect("upgrade");
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        assert_eq!(SCHEMA_VERSION, 2);
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM signing_keys", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(kept, 1, "the upgrade kept the version-1 data");
+        let empty: i64 = conn
+            .query_row("SELECT count(*) FROM deployment", [], |row| row.get(0))
+            .expect("the deployment table exists");
+        assert_eq!(empty, 0);
+
+        // Again: nothing to do.
+        migrate(&mut conn).expect("idempotent");
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn the_deployment_table_holds_one_row_of_a_32_byte_hash() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        let insert = "INSERT INTO deployment (singleton, project_id, secret_hash, created_at) \
+                      VALUES (?1, 'p', ?2, 0)";
+        conn.execute(insert, rusqlite::params![1, [7u8; 32].as_slice()]).expect("first row");
+        assert!(conn.execute(insert, rusqlite::params![1, [8u8; 32].as_slice()]).is_err());
+        assert!(conn.execute(insert, rusqlite::params![2, [8u8; 32].as_slice()]).is_err());
+        conn.execute("DELETE FROM deployment", []).expect("delete");
+        assert!(conn.execute(insert, rusqlite::params![1, [7u8; 31].as_slice()]).is_err());
+    }
 }

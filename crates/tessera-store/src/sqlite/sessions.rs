@@ -74,6 +74,10 @@ pub(super) const FIND_BY_ID: &str = concat!(
     "WHERE s.id = ?1 AND s.organization_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3"
 );
 
+/// The organization of a session, by the session's id alone (deployment-wide), whatever its
+/// status.
+pub(super) const SESSION_ORGANIZATION: &str = "SELECT organization_id FROM sessions WHERE id = ?1";
+
 /// A coalesced touch: writes only if the last recorded access is at least the interval old
 /// (`?4` is `now - interval`) and the session is live.
 pub(super) const TOUCH: &str = concat!(
@@ -228,6 +232,21 @@ impl SessionRepository for SqliteStore {
                 |row| active_authenticated(row, now),
             )?
             .flatten()
+            .ok_or_else(sessions_not_found)
+        })
+    }
+
+    async fn find_session_organization(
+        &self,
+        session_id: SessionId,
+    ) -> StoreResult<OrganizationId> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(SESSION_ORGANIZATION).map_err(sql(SESSIONS))?;
+            rows::query_opt(&mut stmt, [uuid_blob(session_id.as_uuid())], SESSIONS, |row| {
+                Cols::new(row, SESSIONS, 0)
+                    .uuid(0, "organization_id")
+                    .map(OrganizationId::from_uuid)
+            })?
             .ok_or_else(sessions_not_found)
         })
     }

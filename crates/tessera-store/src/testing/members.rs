@@ -1,6 +1,6 @@
 //! Member repository cases.
 
-use tessera_core::{EmailAddress, MemberRef, RoleId};
+use tessera_core::{EmailAddress, MemberId, MemberRef, RoleId};
 
 use super::{
     expect_err,
@@ -197,4 +197,41 @@ pub async fn list_pages_within_the_organization(store: Store) {
     assert_eq!(rest, members[3..].to_vec());
     let of_b = fx.store.members.list_members(b.organization.id, None, 10).await.unwrap();
     assert_eq!(of_b, vec![b.member]);
+}
+
+/// The deployment-wide lookup answers with the member's own organization, whichever it is.
+pub async fn find_member_organization_is_deployment_wide(store: Store) {
+    let mut fx = Fixture::new(store);
+    let (a, b) = fx.two_tenants().await;
+    let colleague = fx.member(&a.organization, "bob@alpha.example").await;
+    let members = &fx.store.members;
+    assert_eq!(members.find_member_organization(a.member.id).await.unwrap(), a.organization.id);
+    assert_eq!(members.find_member_organization(colleague.id).await.unwrap(), a.organization.id);
+    assert_eq!(members.find_member_organization(b.member.id).await.unwrap(), b.organization.id);
+}
+
+pub async fn find_member_organization_of_unknown_or_deleted_is_not_found(store: Store) {
+    let mut fx = Fixture::new(store);
+    let (a, b) = fx.two_tenants().await;
+    let never_stored = fx.member_value(&a.organization, "ghost@alpha.example");
+    expect_err!(
+        fx.store.members.find_member_organization(never_stored.id).await,
+        StoreError::NotFound(Entity::Member)
+    );
+    // Only members are looked up: the id of an organization or a session is no member's.
+    for other in [*a.organization.id.as_uuid(), *a.session.id.as_uuid()] {
+        expect_err!(
+            fx.store.members.find_member_organization(MemberId::from_uuid(other)).await,
+            StoreError::NotFound(Entity::Member)
+        );
+    }
+    fx.store.members.delete_member(a.organization.id, a.member.id).await.unwrap();
+    expect_err!(
+        fx.store.members.find_member_organization(a.member.id).await,
+        StoreError::NotFound(Entity::Member)
+    );
+    assert_eq!(
+        fx.store.members.find_member_organization(b.member.id).await.unwrap(),
+        b.organization.id
+    );
 }

@@ -5,7 +5,7 @@
 //! server that is unreachable outside CI, and the function must say so loudly). The macro
 //! expands to one `#[tokio::test]` per case, so test output names the backend module and the case:
 //!
-//! ```ignore
+//! ```text
 //! mod sqlite {
 //!     async fn fresh_store() -> Option<tessera_store::Store> { /* ... */ }
 //!     tessera_store::conformance_suite!(fresh_store);
@@ -19,6 +19,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod concurrency;
+pub mod deployment;
 pub mod fixture;
 pub mod members;
 pub mod organizations;
@@ -67,6 +68,8 @@ macro_rules! conformance_suite {
                 update_through_another_organization_is_not_found,
                 delete_removes_member_and_sessions,
                 list_pages_within_the_organization,
+                find_member_organization_is_deployment_wide,
+                find_member_organization_of_unknown_or_deleted_is_not_found,
             }
             sessions {
                 create_then_find_by_token_returns_session_member_and_organization,
@@ -87,10 +90,21 @@ macro_rules! conformance_suite {
                 exchange_is_atomic,
                 purge_deletes_dead_sessions_in_batches,
                 writes_never_revive_an_ended_session,
+                find_session_organization_whatever_its_status,
+                find_session_organization_of_unknown_or_purged_is_not_found,
             }
             signing_keys {
                 insert_list_retire_delete,
                 debug_never_prints_private_key_material,
+            }
+            deployment {
+                empty_store_has_no_deployment,
+                init_stores_and_returns_the_candidate,
+                second_init_returns_the_first_deployment,
+                concurrent_inits_all_return_the_same_deployment,
+                set_secret_changes_the_hash_and_keeps_the_project,
+                set_secret_on_an_empty_store_is_not_found,
+                debug_never_prints_the_secret_hash,
             }
             concurrency {
                 revoke_wins_over_concurrent_touches,

@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 use serde_json::json;
 use tessera_core::{
     AuthenticationFactor, ClaimNamespaces, DeliveryMethod, FactorInput, FactorType, LifetimePolicy,
-    MaxLifetime, MemberRef, TouchInterval,
+    MaxLifetime, MemberRef, SessionId, TouchInterval,
 };
 
 use super::{
@@ -616,4 +616,54 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
     let before =
         fx.store.sessions.find_session_by_id(idle_org.id, idle.session.id, t0()).await.unwrap();
     assert_eq!(before.session.times.last_accessed_at, t0(), "the refused touch wrote nothing");
+}
+
+/// The deployment-wide lookup answers with the session's organization whether the session is
+/// active, revoked or expired: it takes no `now` and checks no status.
+pub async fn find_session_organization_whatever_its_status(store: Store) {
+    let mut fx = Fixture::new(store);
+    let (a, b) = fx.two_tenants().await;
+    let expired = fx.session_at(&a.member, t0() - minutes(180)).await;
+    let revoked = fx.session_at(&a.member, t0()).await;
+    fx.store.sessions.revoke_session(a.organization.id, revoked.session.id, t0()).await.unwrap();
+    let sessions = &fx.store.sessions;
+    for id in [a.session.id, expired.session.id, revoked.session.id] {
+        assert_eq!(sessions.find_session_organization(id).await.unwrap(), a.organization.id);
+    }
+    assert_eq!(sessions.find_session_organization(b.session.id).await.unwrap(), b.organization.id);
+}
+
+pub async fn find_session_organization_of_unknown_or_purged_is_not_found(store: Store) {
+    let mut fx = Fixture::new(store);
+    let (a, b) = fx.two_tenants().await;
+    let never_stored = fx.session_value(&a.member, t0());
+    expect_err!(
+        fx.store.sessions.find_session_organization(never_stored.id).await,
+        StoreError::NotFound(Entity::Session)
+    );
+    // Only sessions are looked up: the id of an organization or a member is no session's.
+    for other in [*a.organization.id.as_uuid(), *a.member.id.as_uuid()] {
+        expect_err!(
+            fx.store.sessions.find_session_organization(SessionId::from_uuid(other)).await,
+            StoreError::NotFound(Entity::Session)
+        );
+    }
+
+    fx.store.sessions.revoke_session(a.organization.id, a.session.id, t0()).await.unwrap();
+    let purged = fx.store.sessions.purge_sessions(t0() + minutes(1), 100).await.unwrap();
+    assert_eq!(purged, 1);
+    expect_err!(
+        fx.store.sessions.find_session_organization(a.session.id).await,
+        StoreError::NotFound(Entity::Session)
+    );
+
+    // Deleting a member takes their sessions along.
+    let survivor = fx.session(&b.member).await;
+    fx.store.members.delete_member(b.organization.id, b.member.id).await.unwrap();
+    for id in [b.session.id, survivor.session.id] {
+        expect_err!(
+            fx.store.sessions.find_session_organization(id).await,
+            StoreError::NotFound(Entity::Session)
+        );
+    }
 }

@@ -257,10 +257,41 @@ async fn migrations_are_idempotent_and_recorded() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     // The store works after migrating again.
     let store = store.into_store();
     tenant(&store, "after-remigrate").await;
+}
+
+#[tokio::test]
+async fn a_version_1_schema_upgrades_and_keeps_its_data() {
+    let Some(store) = fresh_postgres().await else { return };
+    // Back to version 1: as a database migrated by a Tessera that knew only 0001 would be.
+    sqlx::query("DROP TABLE deployment").execute(store.pool()).await.unwrap();
+    sqlx::query("DELETE FROM tessera_schema_migrations WHERE version > 1")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let before = store.clone().into_store();
+    let (_, _, session, token) = tenant(&before, "before-upgrade").await;
+
+    store.migrate().await.unwrap();
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM tessera_schema_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![1, 2]);
+    let store = store.into_store();
+    let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
+    assert_eq!(found.session, session, "the upgrade kept the version-1 data");
+    assert_eq!(store.deployment.get_deployment().await.unwrap(), None);
+    let deployment = tessera_store::Deployment {
+        project_id: "project-upgraded".into(),
+        secret_hash: [3; 32],
+        created_at: t0(),
+    };
+    assert_eq!(store.deployment.init_deployment(&deployment).await.unwrap(), deployment);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -279,7 +310,7 @@ async fn nodes_migrating_one_schema_at_once_all_succeed() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 1, "each migration applied exactly once");
+    assert_eq!(applied, 2, "each migration applied exactly once");
     let store = stores.remove(0).into_store();
     tenant(&store, "raced").await;
     assert!(schema.name.starts_with(SCHEMA_PREFIX));

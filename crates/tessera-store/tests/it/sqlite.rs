@@ -211,6 +211,39 @@ async fn concurrent_writers_on_one_file_never_fail_with_busy() {
     assert_eq!(purged, 150, "every session expired by then");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stores_on_one_file_agree_on_the_deployment() {
+    let path = temp_db_path();
+    let one = SqliteStore::open(&path).await.expect("open").into_store();
+    // A second store on the same file, as a second process would have.
+    let two = SqliteStore::open(&path).await.expect("open again").into_store();
+    let mut tasks = Vec::new();
+    for i in 0..10u8 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tasks.push(tokio::spawn(async move {
+            let candidate = tessera_store::Deployment {
+                project_id: format!("project-{i}"),
+                secret_hash: [i; 32],
+                created_at: t0(),
+            };
+            store.deployment.init_deployment(&candidate).await.expect("init")
+        }));
+    }
+    let mut returned = Vec::new();
+    for task in tasks {
+        returned.push(task.await.expect("no task failed"));
+    }
+    assert!(returned.iter().all(|d| *d == returned[0]), "{returned:?}");
+    let stored = two.deployment.get_deployment().await.expect("get");
+    assert_eq!(stored.as_ref(), Some(&returned[0]));
+
+    // A rotation through one store is read through the other.
+    one.deployment.set_deployment_secret(&[0xEE; 32]).await.expect("rotate");
+    let rotated = two.deployment.get_deployment().await.expect("get").expect("stored");
+    assert_eq!(rotated.secret_hash, [0xEE; 32]);
+    assert_eq!(rotated.project_id, returned[0].project_id);
+}
+
 #[tokio::test]
 async fn damaged_rows_are_corrupt_errors_not_panics() {
     let path = temp_db_path();

@@ -367,3 +367,29 @@ impl Jwk {
         }
     }
 }
+
+impl From<crate::jwt::Jwk> for Jwk {
+    /// The service's JWK in the SDK's shape: every member the SDK requires, empty where the key
+    /// type has none.
+    fn from(key: crate::jwt::Jwk) -> Self {
+        Self {
+            kty: key.kty,
+            key_use: key.key_use,
+            key_ops: key.key_ops,
+            alg: key.alg,
+            kid: key.kid,
+            x5c: key.x5c,
+            x5t_s256: key.x5t_s256.unwrap_or_default(),
+            n: key.n.unwrap_or_default(),
+            e: key.e.unwrap_or_default(),
+            crv: key.crv,
+            x: key.x,
+        }
+    }
+}
+
+impl From<crate::jwt::Jwks> for GetJwksResponse {
+    fn from(jwks: crate::jwt::Jwks) -> Self {
+        Self { keys: jwks.keys.into_iter().map(Jwk::from).collect() }
+    }
+}

@@ -1,0 +1,118 @@
+//! Session JWTs in the service: minting for the operations, the JWKS, key rotation, and the two
+//! verifications (remote, through the store; local, without it).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tessera_core::{AuthenticatedSession, RoleId};
+
+use super::SessionService;
+use crate::{
+    error::ServiceResult,
+    jwt::{
+        self, Jwks, JwtError, LoadedKey, LocalSession, LocalVerification, SessionJwt, TimeRules,
+    },
+};
+
+impl SessionService {
+    /// The JWKS document: every key that verifies a JWT this deployment may still accept, the
+    /// signing key first. Creates the deployment's first key if there is none yet. Serve it at
+    /// `GET /v1/b2b/sessions/jwks/{project_id}`.
+    pub async fn jwks(&self) -> ServiceResult<Jwks> {
+        self.keys.jwks(&self.config.jwt, self.clock.now()).await
+    }
+
+    /// Makes a new signing key, which signs from now on, and retires every other one: a retired
+    /// key stays in the JWKS for [`crate::JwtProfile::retired_key_retention`] (until every JWT it
+    /// signed has expired), then leaves it and is deleted from the store at the next reload.
+    /// Other nodes pick the new key up within [`crate::JwtProfile::key_cache_ttl`]. Returns the
+    /// new key's `kid`.
+    pub async fn rotate_signing_key(&self) -> ServiceResult<String> {
+        self.keys.rotate(&self.config.jwt, self.clock.now()).await
+    }
+
+    /// Verifies a session JWT **without reading any session, member or organization**: the
+    /// signature against the cached keys, and every claim, `exp` included (with
+    /// `options.leeway`), plus the optional maximum token age. Returns what the JWT says.
+    ///
+    /// **A revoked session's JWT stays valid here until it expires** (at most the JWT lifetime,
+    /// 5 minutes by default, plus the leeway); use [`Self::authenticate`] where a revocation
+    /// must count at once.
+    ///
+    /// Store reads: none for a `kid` the node has cached. The signing-key table is read (one
+    /// `list_signing_keys`) only if the node has never loaded its keys, or for an unknown `kid`
+    /// when the cached keys are at least [`crate::JwtProfile::unknown_kid_reload_interval`] old;
+    /// a `kid` still unknown after that is refused.
+    pub async fn authenticate_jwt_local(
+        &self,
+        jwt: &str,
+        options: LocalVerification,
+    ) -> ServiceResult<LocalSession> {
+        let now = self.clock.now();
+        let rules = TimeRules {
+            leeway: options.leeway.max(TimeDelta::zero()),
+            check_expiry: true,
+            max_token_age: options.max_token_age,
+        };
+        let (claims, kid) = jwt::verify_jwt(
+            &self.keys,
+            jwt,
+            &self.config.jwt,
+            &self.config.claim_namespaces,
+            rules,
+            now,
+        )
+        .await?;
+        Ok(claims.into_local(kid))
+    }
+
+    /// The live session a JWT designates: signature and claims checked except `exp` (Stytch
+    /// refreshes an expired JWT of a live session), then the session read by organization and
+    /// id, so a revoked, expired or idle session is `session_not_found` like with a token.
+    pub(super) async fn session_for_jwt(
+        &self,
+        jwt: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<AuthenticatedSession> {
+        let rules = TimeRules {
+            leeway: self.config.jwt.clock_skew,
+            check_expiry: false,
+            max_token_age: None,
+        };
+        let (claims, _) = jwt::verify_jwt(
+            &self.keys,
+            jwt,
+            &self.config.jwt,
+            &self.config.claim_namespaces,
+            rules,
+            now,
+        )
+        .await?;
+        let found = self
+            .store
+            .sessions
+            .find_session_by_id(claims.organization.organization_id, claims.session.id, now)
+            .await?;
+        if found.member.id != claims.subject {
+            return Err(JwtError::InvalidClaims("`sub` is not the session's member").into());
+        }
+        Ok(found)
+    }
+
+    /// The key the next JWT is signed with; taken before an operation's first write, so that a
+    /// key-table failure refuses the operation instead of leaving it half done.
+    pub(super) async fn signing_key(&self, now: DateTime<Utc>) -> ServiceResult<Arc<LoadedKey>> {
+        self.keys.signer(&self.config.jwt, now).await
+    }
+
+    /// A JWT of `found` (as it is after the operation's writes) with `roles`, issued at `now`.
+    pub(super) fn mint_jwt(
+        &self,
+        key: &LoadedKey,
+        found: &AuthenticatedSession,
+        roles: &[RoleId],
+        now: DateTime<Utc>,
+    ) -> ServiceResult<SessionJwt> {
+        Ok(jwt::mint(key, &self.config.jwt, &self.config.claim_namespaces, found, roles, now)?)
+    }
+}

@@ -1,0 +1,355 @@
+//! The command line: `tessera serve` and the operator commands.
+//!
+//! Operator commands open the same store as the server. That is safe while a server runs: SQLite
+//! serializes writers across processes (WAL, `busy_timeout`) and PostgreSQL is built for it;
+//! every command goes through the same `SessionService` rules as the HTTP API. A running server
+//! sees their effects at its next read (keys: within its key-cache interval).
+
+// A command line prints its results on standard output.
+#![allow(clippy::print_stdout)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tessera_api::{CreateMember, CreateOrganization, Revoke, SessionService};
+use tessera_core::{
+    EmailAddress, MemberRef, OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionId,
+};
+
+use crate::{
+    deployment::{self, Bootstrap},
+    http::{self, AppState},
+    settings::{ServiceArgs, StoreArgs},
+};
+
+/// Member sessions for B2B software, wire-compatible with Stytch B2B sessions and Polar member
+/// sessions.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seconds between background purges of dead sessions; 0 disables them.
+        #[arg(long, env = "TESSERA_PURGE_INTERVAL_SECONDS", default_value_t = 3600)]
+        purge_interval_seconds: u64,
+    },
+    /// Organizations.
+    #[command(subcommand)]
+    Organizations(OrganizationCommand),
+    /// Members.
+    #[command(subcommand)]
+    Members(MemberCommand),
+    /// Sessions.
+    #[command(subcommand)]
+    Sessions(SessionCommand),
+    /// Delete sessions that ended more than the retention period ago, with a progress bar.
+    Purge,
+    /// JWT signing keys.
+    #[command(subcommand)]
+    Keys(KeyCommand),
+    /// The API secret.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Print the effective configuration (never the secret).
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrganizationCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    Create {
+        /// Organization id or slug.
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Explicit roles (repeat the flag).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// A member's active sessions.
+    List {
+        #[arg(long)]
+        organization: String,
+        /// Member id, external id, or email.
+        #[arg(long)]
+        member: String,
+    },
+    /// Revoke one session, or every session of a member.
+    Revoke {
+        #[arg(long)]
+        organization: String,
+        #[arg(long, conflicts_with = "session", required_unless_present = "session")]
+        member: Option<String>,
+        #[arg(long)]
+        session: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new signing key; the old one stays published until its JWTs have expired.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Make a new API secret and print it once; the old one stops working at once.
+    Rotate,
+}
+
+/// Runs the command; the error is a message for the operator.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let store = cli.store.open().await?;
+    let bootstrap = deployment::bootstrap(&store).await?;
+    let service = cli.service.build(store, &bootstrap.credentials().project_id)?;
+    match cli.command {
+        Command::Serve { listen, purge_interval_seconds } => {
+            serve(service, bootstrap, &cli.store, listen, purge_interval_seconds).await
+        }
+        Command::Organizations(OrganizationCommand::Create { name, slug }) => {
+            let organization = service
+                .create_organization(CreateOrganization::new(
+                    OrganizationName::parse(&name).map_err(|e| e.to_string())?,
+                    OrganizationSlug::parse(&slug).map_err(|e| e.to_string())?,
+                ))
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(
+                &json!({"organization_id": organization.id, "organization_slug": organization.slug}),
+            );
+            Ok(())
+        }
+        Command::Members(MemberCommand::Create { organization, email, name, roles }) => {
+            let mut request =
+                CreateMember::new(EmailAddress::parse(&email).map_err(|e| e.to_string())?);
+            request.name = name;
+            request.roles = roles
+                .iter()
+                .map(|r| RoleId::parse(r).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?;
+            let (member, organization) = service
+                .create_member(&organization_ref(&organization)?, request)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&json!({"member_id": member.id, "organization_id": organization.id}));
+            Ok(())
+        }
+        Command::Sessions(SessionCommand::List { organization, member }) => {
+            let listed = service
+                .list_sessions(&organization_ref(&organization)?, &member_ref(&member)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            let sessions: Vec<_> = listed
+                .sessions
+                .iter()
+                .map(|s| {
+                    json!({
+                        "member_session_id": s.id,
+                        "started_at": s.times.started_at,
+                        "last_accessed_at": s.times.last_accessed_at,
+                        "expires_at": s.times.expires_at,
+                    })
+                })
+                .collect();
+            print_json(&json!({"member_id": listed.member.id, "member_sessions": sessions}));
+            Ok(())
+        }
+        Command::Sessions(SessionCommand::Revoke { organization, member, session }) => {
+            let organization = Some(organization_ref(&organization)?);
+            let target = match (member, session) {
+                (Some(member), _) => Revoke::Member { organization, member: member_ref(&member)? },
+                (None, Some(session)) => Revoke::Session {
+                    organization,
+                    session_id: SessionId::parse(&session).map_err(|e| e.to_string())?,
+                },
+                (None, None) => return Err("give --member or --session".into()),
+            };
+            let revoked = service.revoke(target).await.map_err(|e| e.to_string())?;
+            print_json(&json!({"revoked": revoked}));
+            Ok(())
+        }
+        Command::Purge => purge(&service).await,
+        Command::Keys(KeyCommand::Rotate) => {
+            let kid = service.rotate_signing_key().await.map_err(|e| e.to_string())?;
+            print_json(&json!({"kid": kid}));
+            Ok(())
+        }
+        Command::Secret(SecretCommand::Rotate) => {
+            let secret = deployment::new_secret()?;
+            service
+                .store()
+                .deployment
+                .set_deployment_secret(&deployment::hash_secret(&secret))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("New API secret (shown once, store it now): {}", secret.expose());
+            Ok(())
+        }
+        Command::Config => {
+            print_json(&json!({
+                "project_id": bootstrap.credentials().project_id,
+                "store": cli.store.describe(),
+                "default_session_minutes": cli.service.default_session_minutes,
+                "touch_interval_seconds": cli.service.touch_interval_seconds,
+                "token_prefix": cli.service.token_prefix,
+                "portal_url_template": cli.service.portal_url_template,
+                "policy": cli.service.policy,
+                "purge_retention_days": cli.service.purge_retention_days,
+            }));
+            Ok(())
+        }
+    }
+}
+
+fn organization_ref(value: &str) -> Result<OrganizationRef, String> {
+    OrganizationRef::parse(value).map_err(|e| e.to_string())
+}
+
+fn member_ref(value: &str) -> Result<MemberRef, String> {
+    match EmailAddress::parse(value) {
+        Ok(email) if value.contains('@') => Ok(MemberRef::Email(email)),
+        _ => MemberRef::parse_id_or_external_id(value).map_err(|e| e.to_string()),
+    }
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+async fn purge(service: &SessionService) -> Result<(), String> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} purged {pos} sessions ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let total = service
+        .purge_sessions(|so_far| bar.set_position(so_far))
+        .await
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    print_json(&json!({"purged": total}));
+    Ok(())
+}
+
+async fn serve(
+    service: SessionService,
+    bootstrap: Bootstrap,
+    store: &StoreArgs,
+    listen: SocketAddr,
+    purge_interval_seconds: u64,
+) -> Result<(), String> {
+    // Create the first signing key now rather than on the first request.
+    service.jwks().await.map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        format!("cannot listen on {listen}: {e} (is another server running? try --listen)")
+    })?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    announce(&bootstrap, store, address);
+
+    let purger = (purge_interval_seconds > 0).then(|| {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(purge_interval_seconds));
+            every.tick().await; // the first tick is immediate: skip it
+            loop {
+                every.tick().await;
+                match service.purge_sessions(|_| {}).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "purged dead sessions"),
+                    Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
+                }
+            }
+        })
+    });
+
+    let state = AppState { service, credentials: bootstrap.credentials().clone() };
+    let app = http::router(state);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"));
+    if let Some(purger) = purger {
+        purger.abort();
+    }
+    tracing::info!("stopped");
+    result
+}
+
+fn announce(bootstrap: &Bootstrap, store: &StoreArgs, address: SocketAddr) {
+    let project_id = &bootstrap.credentials().project_id;
+    println!("Tessera listening on http://{address} ({})", store.describe());
+    println!("Project id: {project_id}");
+    match bootstrap {
+        Bootstrap::Created { secret, .. } => {
+            println!("API secret (shown once, store it now): {}", secret.expose());
+            println!();
+            println!("Try it:");
+            println!(
+                "  curl -u '{project_id}:{}' -H 'Content-Type: application/json' \\\n    -d '{{\"organization_name\": \"Acme\", \"organization_slug\": \"acme\"}}' \\\n    http://{address}/v1/b2b/organizations",
+                secret.expose()
+            );
+        }
+        Bootstrap::Existing(_) => {
+            println!(
+                "API secret: printed at first start; `tessera secret rotate` makes a new one."
+            );
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,116 @@
+//! Server-to-server authentication: HTTP Basic `project_id:secret` (what Stytch's SDKs send) or
+//! `Authorization: Bearer <secret>`. The secret is compared as a SHA-256 digest, in constant
+//! time; the stored form is that digest, never the secret.
+
+use axum::{
+    extract::{Request, State},
+    http::header::AUTHORIZATION,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{AppState, error::ApiError};
+
+/// The deployment's credentials, as the server checks them.
+#[derive(Clone)]
+pub struct ProjectCredentials {
+    pub project_id: String,
+    pub secret_hash: [u8; 32],
+}
+
+impl std::fmt::Debug for ProjectCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProjectCredentials")
+            .field("project_id", &self.project_id)
+            .field("secret_hash", &"[redacted]")
+            .finish()
+    }
+}
+
+impl ProjectCredentials {
+    /// Whether `secret` (and `project_id`, when the client sent one) are this deployment's.
+    pub fn accepts(&self, project_id: Option<&str>, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let secret_ok: bool = digest.ct_eq(&self.secret_hash).into();
+        let project_ok = project_id.is_none_or(|id| {
+            let sent: [u8; 32] = Sha256::digest(id.as_bytes()).into();
+            let ours: [u8; 32] = Sha256::digest(self.project_id.as_bytes()).into();
+            bool::from(sent.ct_eq(&ours))
+        });
+        secret_ok & project_ok
+    }
+}
+
+/// Refuses requests without this deployment's credentials (`unauthorized_credentials`, 401).
+pub(super) async fn require_project(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let authorized = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_authorization)
+        .is_some_and(|(project_id, secret)| {
+            state.credentials.accepts(project_id.as_deref(), &secret)
+        });
+    if authorized { next.run(request).await } else { ApiError::unauthorized().into_response() }
+}
+
+/// `Basic base64(project_id:secret)` or `Bearer secret`.
+fn parse_authorization(header: &str) -> Option<(Option<String>, String)> {
+    let (scheme, value) = header.trim().split_once(' ')?;
+    let value = value.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = String::from_utf8(STANDARD.decode(value).ok()?).ok()?;
+        let (project_id, secret) = decoded.split_once(':')?;
+        Some((Some(project_id.to_owned()), secret.to_owned()))
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Some((None, value.to_owned()))
+    } else {
+        None
+    }
+}
+
+/// The bearer token of a request, for the customer-portal routes (a member-session token).
+pub(super) fn bearer_token(request_headers: &axum::http::HeaderMap) -> Option<String> {
+    let header = request_headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, value) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| value.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials() -> ProjectCredentials {
+        ProjectCredentials {
+            project_id: "project-1".into(),
+            secret_hash: Sha256::digest(b"s3cret").into(),
+        }
+    }
+
+    #[test]
+    fn basic_and_bearer() {
+        let basic = format!("Basic {}", STANDARD.encode("project-1:s3cret"));
+        let (id, secret) = parse_authorization(&basic).unwrap();
+        assert!(credentials().accepts(id.as_deref(), &secret));
+        let (id, secret) = parse_authorization("Bearer s3cret").unwrap();
+        assert!(credentials().accepts(id.as_deref(), &secret));
+    }
+
+    #[test]
+    fn wrong_secret_or_project_is_refused() {
+        let creds = credentials();
+        assert!(!creds.accepts(Some("project-1"), "wrong"));
+        assert!(!creds.accepts(Some("project-2"), "s3cret"));
+        assert!(parse_authorization("Digest abc").is_none());
+        assert!(parse_authorization(&format!("Basic {}", STANDARD.encode("no-colon"))).is_none());
+        assert!(parse_authorization("Basic !!!").is_none());
+        assert!(format!("{creds:?}").contains("redacted"));
+    }
+}

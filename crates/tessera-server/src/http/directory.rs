@@ -1,0 +1,270 @@
+//! Organizations and members, in Stytch's shapes.
+
+use axum::{Json, extract::State, response::IntoResponse};
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_api::{
+    CreateMember, CreateOrganization, UpdateMember, UpdateOrganization,
+    views::stytch::{
+        DeleteMemberResponse, DeleteOrganizationResponse, Envelope, MemberResponse,
+        OrganizationResponse,
+    },
+};
+use tessera_core::{MemberRef, OrganizationSettings};
+
+use super::{
+    AppState,
+    error::ApiError,
+    extract::{ApiJson, ApiPath, ApiQuery},
+    parse,
+    request_id::RequestId,
+};
+
+type Answer = Result<axum::response::Response, ApiError>;
+
+fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::Response {
+    Json(Envelope::ok(&request_id.0, body)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CreateOrganizationBody {
+    organization_name: String,
+    organization_slug: String,
+    #[serde(default)]
+    organization_external_id: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    trusted_metadata: Option<Value>,
+    #[serde(default)]
+    mfa_policy: Option<String>,
+    #[serde(default)]
+    max_session_lifetime_minutes: Option<i64>,
+    #[serde(default)]
+    idle_timeout_minutes: Option<i64>,
+}
+
+pub(super) async fn create_organization(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiJson(body): ApiJson<CreateOrganizationBody>,
+) -> Answer {
+    let mut request = CreateOrganization::new(
+        parse::organization_name(&body.organization_name)?,
+        parse::slug(&body.organization_slug)?,
+    );
+    request.external_id = parse::optional_external_id(body.organization_external_id.as_deref())?;
+    request.email =
+        body.email.as_deref().filter(|e| !e.is_empty()).map(parse::email).transpose()?;
+    request.trusted_metadata =
+        parse::metadata(body.trusted_metadata, "trusted_metadata")?.unwrap_or_default();
+    let mut settings = OrganizationSettings::default();
+    if let Some(policy) = parse::mfa_policy(body.mfa_policy.as_deref())? {
+        settings.mfa_policy = policy;
+    }
+    if let Some(max) = parse::max_lifetime(body.max_session_lifetime_minutes)? {
+        settings.lifetime.max_lifetime = max;
+    }
+    settings.lifetime.idle_timeout = parse::idle_timeout(body.idle_timeout_minutes)?;
+    request.settings = settings;
+    let organization = state.service.create_organization(request).await?;
+    Ok(ok(&request_id, OrganizationResponse::new(&organization)))
+}
+
+pub(super) async fn get_organization(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+) -> Answer {
+    let organization =
+        state.service.get_organization(&parse::organization_ref(&organization_id)?).await?;
+    Ok(ok(&request_id, OrganizationResponse::new(&organization)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct UpdateOrganizationBody {
+    #[serde(default)]
+    organization_name: Option<String>,
+    #[serde(default)]
+    organization_slug: Option<String>,
+    #[serde(default)]
+    organization_external_id: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    trusted_metadata: Option<Value>,
+    #[serde(default)]
+    mfa_policy: Option<String>,
+    #[serde(default)]
+    max_session_lifetime_minutes: Option<i64>,
+    #[serde(default)]
+    idle_timeout_minutes: Option<i64>,
+}
+
+pub(super) async fn update_organization(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateOrganizationBody>,
+) -> Answer {
+    let update = UpdateOrganization {
+        name: body.organization_name.as_deref().map(parse::organization_name).transpose()?,
+        slug: body.organization_slug.as_deref().map(parse::slug).transpose()?,
+        external_id: body
+            .organization_external_id
+            .as_deref()
+            .map(|v| parse::optional_external_id(Some(v)))
+            .transpose()?,
+        email: body
+            .email
+            .as_deref()
+            .map(|e| if e.is_empty() { Ok(None) } else { parse::email(e).map(Some) })
+            .transpose()?,
+        trusted_metadata: parse::metadata(body.trusted_metadata, "trusted_metadata")?,
+        mfa_policy: parse::mfa_policy(body.mfa_policy.as_deref())?,
+        max_lifetime: parse::max_lifetime(body.max_session_lifetime_minutes)?,
+        idle_timeout: match body.idle_timeout_minutes {
+            None => None,
+            Some(0) => Some(None),
+            Some(minutes) => Some(parse::idle_timeout(Some(minutes))?),
+        },
+    };
+    let organization = state
+        .service
+        .update_organization(&parse::organization_ref(&organization_id)?, update)
+        .await?;
+    Ok(ok(&request_id, OrganizationResponse::new(&organization)))
+}
+
+pub(super) async fn delete_organization(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+) -> Answer {
+    let organization_id =
+        state.service.delete_organization(&parse::organization_ref(&organization_id)?).await?;
+    Ok(ok(&request_id, DeleteOrganizationResponse { organization_id }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CreateMemberBody {
+    email_address: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
+    #[serde(default)]
+    trusted_metadata: Option<Value>,
+    #[serde(default)]
+    untrusted_metadata: Option<Value>,
+}
+
+pub(super) async fn create_member(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+    ApiJson(body): ApiJson<CreateMemberBody>,
+) -> Answer {
+    let mut request = CreateMember::new(parse::email(&body.email_address)?);
+    request.name = body.name.filter(|n| !n.is_empty());
+    request.external_id = parse::optional_external_id(body.external_id.as_deref())?;
+    request.roles = parse::roles(body.roles.as_deref().unwrap_or_default())?;
+    request.trusted_metadata =
+        parse::metadata(body.trusted_metadata, "trusted_metadata")?.unwrap_or_default();
+    request.untrusted_metadata =
+        parse::metadata(body.untrusted_metadata, "untrusted_metadata")?.unwrap_or_default();
+    let (member, organization) =
+        state.service.create_member(&parse::organization_ref(&organization_id)?, request).await?;
+    let roles = state.service.policy().session_roles(&member.roles);
+    Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GetMemberQuery {
+    #[serde(default)]
+    member_id: Option<String>,
+    #[serde(default)]
+    email_address: Option<String>,
+}
+
+pub(super) async fn get_member(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<GetMemberQuery>,
+) -> Answer {
+    let member = match (query.member_id.as_deref(), query.email_address.as_deref()) {
+        (Some(id), None) => parse::member_ref(id)?,
+        (None, Some(email)) => MemberRef::Email(parse::email(email)?),
+        _ => {
+            return Err(ApiError::invalid(
+                "query",
+                "give exactly one of member_id and email_address",
+            ));
+        }
+    };
+    let (member, organization) =
+        state.service.get_member(&parse::organization_ref(&organization_id)?, &member).await?;
+    let roles = state.service.policy().session_roles(&member.roles);
+    Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct UpdateMemberBody {
+    #[serde(default)]
+    email_address: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
+    #[serde(default)]
+    trusted_metadata: Option<Value>,
+    #[serde(default)]
+    untrusted_metadata: Option<Value>,
+}
+
+pub(super) async fn update_member(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath((organization_id, member_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<UpdateMemberBody>,
+) -> Answer {
+    let update = UpdateMember {
+        email_address: body.email_address.as_deref().map(parse::email).transpose()?,
+        name: body.name.map(|n| (!n.is_empty()).then_some(n)),
+        external_id: body
+            .external_id
+            .as_deref()
+            .map(|v| parse::optional_external_id(Some(v)))
+            .transpose()?,
+        roles: body.roles.as_deref().map(parse::roles).transpose()?,
+        trusted_metadata: parse::metadata(body.trusted_metadata, "trusted_metadata")?,
+        untrusted_metadata: parse::metadata(body.untrusted_metadata, "untrusted_metadata")?,
+    };
+    let (member, organization) = state
+        .service
+        .update_member(
+            &parse::organization_ref(&organization_id)?,
+            &parse::member_ref(&member_id)?,
+            update,
+        )
+        .await?;
+    let roles = state.service.policy().session_roles(&member.roles);
+    Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
+}
+
+pub(super) async fn delete_member(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath((organization_id, member_id)): ApiPath<(String, String)>,
+) -> Answer {
+    let (member_id, _) = state
+        .service
+        .delete_member(&parse::organization_ref(&organization_id)?, &parse::member_ref(&member_id)?)
+        .await?;
+    Ok(ok(&request_id, DeleteMemberResponse { member_id }))
+}

@@ -1,0 +1,80 @@
+//! Request ids: every response carries one, in its body (`request_id`) and in the
+//! `request-id` header, so a client report can be matched with the server's log line.
+
+use axum::{
+    Json,
+    extract::{FromRequestParts, MatchedPath, Request},
+    http::{HeaderValue, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use rand::{TryRngCore, rngs::OsRng};
+use tessera_api::views::stytch::ErrorBody;
+
+use super::error::ApiError;
+
+pub const HEADER: &str = "request-id";
+
+/// The id of the request being handled.
+#[derive(Debug, Clone)]
+pub(super) struct RequestId(pub String);
+
+impl RequestId {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        // A request id is not a secret; if the OS generator fails, a zero id is still an id.
+        let _ = OsRng.try_fill_bytes(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Self(format!(
+            "request-id-{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        ))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(parts.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::generate))
+    }
+}
+
+/// Assigns the request id, renders [`ApiError`]s into Stytch's error body, logs one line per
+/// request (method, route, status, duration: never a header or a body) and counts it.
+pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
+    let id = RequestId::generate();
+    request.extensions_mut().insert(id.clone());
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+
+    let mut response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        let body = ErrorBody::custom(&id.0, error.status.as_u16(), error.error_type, error.message);
+        response = (error.status, Json(body)).into_response();
+    }
+    if let Ok(value) = HeaderValue::from_str(&id.0) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    super::metrics::record(&method, &route, status, elapsed);
+    tracing::info!(request_id = %id.0, %method, route, status, micros = elapsed.as_micros() as u64, "request");
+    response
+}
+
+/// Runs after routing (as a route layer): hands the matched route template to [`middleware`],
+/// which runs outside routing, for logs and metrics without ids in them.
+pub(super) async fn tag_route(matched: MatchedPath, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(matched);
+    response
+}

@@ -1,0 +1,301 @@
+//! Member sessions in Stytch's shapes, plus Tessera's own create route.
+
+use axum::{Json, extract::State, response::IntoResponse};
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_api::{
+    Authenticate, CreateSession, Credential, Exchange, Revoke,
+    views::stytch::{
+        AuthenticateResponse, CreateSessionResponse, Envelope, ExchangeResponse, GetJwksResponse,
+        GetSessionsResponse, PolicyResponse, RevokeResponse,
+    },
+};
+use tessera_core::{
+    AuthorizationCheck, ErrorType, FactorInput, MemberRef, SessionAttributes, SessionId,
+};
+
+use super::{
+    AppState,
+    error::ApiError,
+    extract::{ApiJson, ApiPath, ApiQuery},
+    parse,
+    request_id::RequestId,
+};
+
+type Answer = Result<axum::response::Response, ApiError>;
+
+fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::Response {
+    Json(Envelope::ok(&request_id.0, body)).into_response()
+}
+
+/// Exactly one of `session_token` and `session_jwt`, as Stytch requires.
+fn credential(token: Option<String>, jwt: Option<String>) -> Result<Credential, ApiError> {
+    match (token.filter(|t| !t.is_empty()), jwt.filter(|j| !j.is_empty())) {
+        (Some(token), None) => Ok(Credential::Token(token)),
+        (None, Some(jwt)) => Ok(Credential::Jwt(jwt)),
+        (None, None) => Err(ApiError::new(
+            ErrorType::NoSessionArguments,
+            "Send one of session_token and session_jwt.",
+        )),
+        (Some(_), Some(_)) => Err(ApiError::new(
+            ErrorType::TooManySessionArguments,
+            "Send only one of session_token and session_jwt, not both.",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AuthorizationCheckBody {
+    organization_id: String,
+    resource_id: String,
+    action: String,
+}
+
+impl AuthorizationCheckBody {
+    fn parse(self) -> Result<AuthorizationCheck, ApiError> {
+        Ok(AuthorizationCheck {
+            organization: parse::organization_ref(&self.organization_id)?,
+            resource_id: self.resource_id,
+            action: self.action,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AuthenticateBody {
+    #[serde(default)]
+    session_token: Option<String>,
+    #[serde(default)]
+    session_jwt: Option<String>,
+    #[serde(default)]
+    session_duration_minutes: Option<i64>,
+    #[serde(default)]
+    session_custom_claims: Option<Value>,
+    #[serde(default)]
+    authorization_check: Option<AuthorizationCheckBody>,
+}
+
+pub(super) async fn authenticate(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiJson(body): ApiJson<AuthenticateBody>,
+) -> Answer {
+    let credential = credential(body.session_token, body.session_jwt)?;
+    // The token goes back to its holder in the response (Stytch echoes it); after a JWT
+    // authentication Tessera cannot know the token, since it keeps only its hash.
+    let echoed_token = match &credential {
+        Credential::Token(token) => token.clone(),
+        Credential::Jwt(_) => String::new(),
+    };
+    let mut request = Authenticate::new(credential);
+    request.extend_by = parse::duration(body.session_duration_minutes)?;
+    request.custom_claims = body.session_custom_claims.filter(|c| !c.is_null());
+    request.authorization_check =
+        body.authorization_check.map(AuthorizationCheckBody::parse).transpose()?;
+    let authenticated = state.service.authenticate(request).await?;
+    Ok(ok(
+        &request_id,
+        AuthenticateResponse::new(
+            &authenticated.session,
+            &authenticated.roles,
+            echoed_token,
+            authenticated.jwt.expose(),
+            authenticated.verdict.as_ref(),
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CreateSessionBody {
+    organization_id: String,
+    #[serde(default)]
+    member_id: Option<String>,
+    #[serde(default)]
+    email_address: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    authentication_factors: Vec<FactorInput>,
+    #[serde(default)]
+    session_duration_minutes: Option<i64>,
+    #[serde(default)]
+    session_custom_claims: Option<Value>,
+    #[serde(default)]
+    return_url: Option<String>,
+    #[serde(default)]
+    attributes: Option<SessionAttributes>,
+}
+
+/// Tessera's `POST /v1/b2b/sessions`: the host application tells Tessera who signed in, how.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiJson(body): ApiJson<CreateSessionBody>,
+) -> Answer {
+    let member = match (body.member_id, body.email_address, body.external_id) {
+        (Some(id), None, None) => parse::member_ref(&id)?,
+        (None, Some(email), None) => MemberRef::Email(parse::email(&email)?),
+        (None, None, Some(external_id)) => MemberRef::ExternalId(parse::external_id(&external_id)?),
+        _ => {
+            return Err(ApiError::invalid(
+                "member",
+                "give exactly one of member_id, email_address and external_id",
+            ));
+        }
+    };
+    let mut request = CreateSession::new(parse::organization_ref(&body.organization_id)?, member);
+    request.factors = body.authentication_factors;
+    request.duration = parse::duration(body.session_duration_minutes)?;
+    request.custom_claims = body.session_custom_claims.filter(|c| !c.is_null());
+    request.return_url = body.return_url.filter(|u| !u.is_empty());
+    request.attributes = body.attributes.unwrap_or_default();
+    let issued = state.service.create_session(request).await?;
+    Ok(ok(
+        &request_id,
+        CreateSessionResponse::new(
+            &issued.session,
+            &issued.roles,
+            &issued.token,
+            issued.jwt.expose(),
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    organization_id: String,
+    member_id: String,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Answer {
+    let listed = state
+        .service
+        .list_sessions(
+            &parse::organization_ref(&query.organization_id)?,
+            &parse::member_ref(&query.member_id)?,
+        )
+        .await?;
+    Ok(ok(
+        &request_id,
+        GetSessionsResponse::new(&listed.sessions, &listed.organization, &listed.roles),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RevokeBody {
+    #[serde(default)]
+    member_session_id: Option<String>,
+    #[serde(default)]
+    session_token: Option<String>,
+    #[serde(default)]
+    session_jwt: Option<String>,
+    #[serde(default)]
+    member_id: Option<String>,
+    /// Tessera: the organization of `member_session_id` or `member_id`, when known. Ids are
+    /// global, so it may be left out.
+    #[serde(default)]
+    organization_id: Option<String>,
+}
+
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiJson(body): ApiJson<RevokeBody>,
+) -> Answer {
+    let organization = body.organization_id.as_deref().map(parse::organization_ref).transpose()?;
+    let target =
+        match (body.member_session_id, body.session_token, body.session_jwt, body.member_id) {
+            (None, None, None, None) => {
+                return Err(ApiError::new(
+                    ErrorType::NoSessionArguments,
+                    "Send one of member_session_id, session_token, session_jwt and member_id.",
+                ));
+            }
+            (Some(id), None, None, None) => {
+                Revoke::Session { organization, session_id: SessionId::parse(&id)? }
+            }
+            (None, Some(token), None, None) => Revoke::Token(token),
+            (None, None, Some(jwt), None) => Revoke::Jwt(jwt),
+            (None, None, None, Some(member)) => {
+                Revoke::Member { organization, member: parse::member_ref(&member)? }
+            }
+            _ => {
+                return Err(ApiError::new(
+                    ErrorType::TooManySessionArguments,
+                    "Send only one of member_session_id, session_token, session_jwt and member_id.",
+                ));
+            }
+        };
+    state.service.revoke(target).await?;
+    Ok(ok(&request_id, RevokeResponse {}))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ExchangeBody {
+    organization_id: String,
+    #[serde(default)]
+    session_token: Option<String>,
+    #[serde(default)]
+    session_jwt: Option<String>,
+    #[serde(default)]
+    session_duration_minutes: Option<i64>,
+    #[serde(default)]
+    session_custom_claims: Option<Value>,
+}
+
+pub(super) async fn exchange(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiJson(body): ApiJson<ExchangeBody>,
+) -> Answer {
+    let credential = credential(body.session_token, body.session_jwt)?;
+    let exchanged = state
+        .service
+        .exchange(Exchange {
+            credential,
+            organization: parse::organization_ref(&body.organization_id)?,
+            duration: parse::duration(body.session_duration_minutes)?,
+            custom_claims: body.session_custom_claims.filter(|c| !c.is_null()),
+        })
+        .await?;
+    Ok(ok(
+        &request_id,
+        ExchangeResponse::new(
+            &exchanged.session,
+            &exchanged.roles,
+            &exchanged.token,
+            exchanged.jwt.expose(),
+        ),
+    ))
+}
+
+pub(super) async fn jwks(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(project_id): ApiPath<String>,
+) -> Answer {
+    if project_id != state.credentials.project_id {
+        return Err(ApiError::invalid("project_id", "this is not this deployment's project id"));
+    }
+    Ok(ok(&request_id, GetJwksResponse::from(state.service.jwks().await?)))
+}
+
+pub(super) async fn policy(State(state): State<AppState>, request_id: RequestId) -> Answer {
+    Ok(ok(&request_id, PolicyResponse::new(state.service.policy())))
+}
+
+/// `GET /v1/b2b/rbac/organizations/{organization_id}`: Stytch's organization-scoped roles, which
+/// its SDKs read before a local authorization check. Tessera has project-level roles only, so
+/// the list is empty (for an organization that exists).
+pub(super) async fn organization_policy(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+) -> Answer {
+    state.service.get_organization(&parse::organization_ref(&organization_id)?).await?;
+    Ok(ok(&request_id, serde_json::json!({"org_policy": {"roles": []}})))
+}

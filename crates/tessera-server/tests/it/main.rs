@@ -1,0 +1,9 @@
+//! End-to-end tests: the real router on an ephemeral port, driven over HTTP.
+
+// Test code: a failed expectation should panic with its message.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod bad_input;
+mod server;
+mod tenancy;

@@ -1,0 +1,155 @@
+//! A running server and an HTTP client for it.
+
+use std::net::SocketAddr;
+
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{Value, json};
+use tessera_server::{
+    deployment::{self, Bootstrap},
+    http::{self, AppState},
+};
+
+/// A server on 127.0.0.1:<ephemeral> over a fresh SQLite file, and its credentials.
+pub(crate) struct TestServer {
+    pub(crate) base: String,
+    pub(crate) project_id: String,
+    pub(crate) secret: String,
+    client: Client,
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "tessera-server-it-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        let store = tessera_store::sqlite::SqliteStore::open(dir.join("tessera.db"))
+            .await
+            .unwrap()
+            .into_store();
+        let Bootstrap::Created { credentials, secret } =
+            deployment::bootstrap(&store).await.unwrap()
+        else {
+            panic!("a fresh store has no deployment yet");
+        };
+        let service = tessera_api::SessionService::new(
+            store,
+            tessera_api::ServiceConfig::new(credentials.project_id.clone()),
+        );
+        let project_id = credentials.project_id.clone();
+        let app = http::router(AppState { service, credentials });
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            base: format!("http://{address}"),
+            project_id,
+            secret: secret.expose().to_owned(),
+            client: Client::new(),
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with the project's Basic credentials.
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .basic_auth(&self.project_id, Some(&self.secret));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) async fn organization(&self, slug: &str) -> Value {
+        let answer = self
+            .post(
+                "/v1/b2b/organizations",
+                json!({"organization_name": format!("Org {slug}"), "organization_slug": slug}),
+            )
+            .await;
+        answer.expect(StatusCode::OK);
+        answer.body["organization"].clone()
+    }
+
+    pub(crate) async fn member(&self, organization_id: &str, email: &str) -> Value {
+        let answer = self
+            .post(
+                &format!("/v1/b2b/organizations/{organization_id}/members"),
+                json!({"email_address": email}),
+            )
+            .await;
+        answer.expect(StatusCode::OK);
+        answer.body["member"].clone()
+    }
+
+    /// A session by magic link; returns the whole create response.
+    pub(crate) async fn session(&self, organization_id: &str, member_id: &str) -> Value {
+        let answer = self
+            .post(
+                "/v1/b2b/sessions",
+                json!({
+                    "organization_id": organization_id,
+                    "member_id": member_id,
+                    "authentication_factors": [{"type": "magic_link", "delivery_method": "email"}]
+                }),
+            )
+            .await;
+        answer.expect(StatusCode::OK);
+        answer.body
+    }
+}
+
+/// A response, read whole.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) request_id_header: Option<String>,
+    pub(crate) body: Value,
+}
+
+impl Answer {
+    pub(crate) async fn from(response: Response) -> Self {
+        let status = response.status();
+        let request_id_header =
+            response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Self { status, request_id_header, body }
+    }
+
+    #[track_caller]
+    pub(crate) fn expect(&self, status: StatusCode) -> &Self {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self
+    }
+
+    /// Asserts a Stytch error body of this type and status, with matching request ids.
+    #[track_caller]
+    pub(crate) fn expect_error(&self, status: StatusCode, error_type: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error_type"], error_type, "body: {}", self.body);
+        assert_eq!(self.body["status_code"], status.as_u16(), "body: {}", self.body);
+        assert!(self.body["error_message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(self.body["error_url"].as_str().is_some_and(|u| u.ends_with(error_type)));
+        let id = self.body["request_id"].as_str().unwrap();
+        assert_eq!(self.request_id_header.as_deref(), Some(id));
+    }
+}
