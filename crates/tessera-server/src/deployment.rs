@@ -3,6 +3,8 @@
 //! The secret is printed once, when it is created; the store keeps only its SHA-256. Several
 //! nodes starting at once on one store agree on one deployment (the store's first writer wins).
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use rand::{TryRngCore, rngs::OsRng};
 use sha2::{Digest, Sha256};
@@ -19,14 +21,14 @@ const SECRET_PREFIX: &str = "tsr_secret_";
 pub enum Bootstrap {
     /// First start: the secret exists only here and must be shown to the operator now.
     Created {
-        credentials: ProjectCredentials,
+        credentials: Arc<ProjectCredentials>,
         secret: SessionToken,
     },
-    Existing(ProjectCredentials),
+    Existing(Arc<ProjectCredentials>),
 }
 
 impl Bootstrap {
-    pub fn credentials(&self) -> &ProjectCredentials {
+    pub fn credentials(&self) -> &Arc<ProjectCredentials> {
         match self {
             Self::Created { credentials, .. } | Self::Existing(credentials) => credentials,
         }
@@ -75,9 +77,6 @@ pub async fn bootstrap(store: &Store) -> Result<Bootstrap, String> {
     }
 }
 
-fn credentials(deployment: &Deployment) -> ProjectCredentials {
-    ProjectCredentials {
-        project_id: deployment.project_id.clone(),
-        secret_hash: deployment.secret_hash,
-    }
+fn credentials(deployment: &Deployment) -> Arc<ProjectCredentials> {
+    Arc::new(ProjectCredentials::new(deployment.project_id.clone(), deployment.secret_hash))
 }

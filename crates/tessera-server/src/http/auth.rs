@@ -10,15 +10,20 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
+use std::{
+    sync::{PoisonError, RwLock},
+    time::{Duration, Instant},
+};
 use subtle::ConstantTimeEq;
 
 use super::{AppState, error::ApiError};
 
-/// The deployment's credentials, as the server checks them.
-#[derive(Clone)]
+/// The deployment's credentials, as the server checks them. The secret's hash is re-read from
+/// the store at most every [`ProjectCredentials::REFRESH`], so `tessera secret rotate` (run next
+/// to a running server) takes effect on it within that time, on every node.
 pub struct ProjectCredentials {
     pub project_id: String,
-    pub secret_hash: [u8; 32],
+    secret_hash: RwLock<([u8; 32], Instant)>,
 }
 
 impl std::fmt::Debug for ProjectCredentials {
@@ -31,16 +36,47 @@ impl std::fmt::Debug for ProjectCredentials {
 }
 
 impl ProjectCredentials {
+    /// How long a read of the secret's hash is trusted.
+    pub const REFRESH: Duration = Duration::from_secs(5);
+
+    pub fn new(project_id: impl Into<String>, secret_hash: [u8; 32]) -> Self {
+        Self {
+            project_id: project_id.into(),
+            secret_hash: RwLock::new((secret_hash, Instant::now())),
+        }
+    }
+
+    fn hash(&self) -> ([u8; 32], Instant) {
+        *self.secret_hash.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Whether `secret` (and `project_id`, when the client sent one) are this deployment's.
     pub fn accepts(&self, project_id: Option<&str>, secret: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let secret_ok: bool = digest.ct_eq(&self.secret_hash).into();
+        let secret_ok: bool = digest.ct_eq(&self.hash().0).into();
         let project_ok = project_id.is_none_or(|id| {
             let sent: [u8; 32] = Sha256::digest(id.as_bytes()).into();
             let ours: [u8; 32] = Sha256::digest(self.project_id.as_bytes()).into();
             bool::from(sent.ct_eq(&ours))
         });
         secret_ok & project_ok
+    }
+
+    /// Re-reads the secret's hash if the last read is older than `max_age`.
+    async fn refresh_if_older(&self, store: &tessera_store::Store, max_age: Duration) {
+        if self.hash().1.elapsed() < max_age {
+            return;
+        }
+        match store.deployment.get_deployment().await {
+            Ok(Some(deployment)) => {
+                *self.secret_hash.write().unwrap_or_else(PoisonError::into_inner) =
+                    (deployment.secret_hash, Instant::now());
+            }
+            Ok(None) => tracing::error!("the deployment record is gone from the store"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-read the API secret; keeping the cached one")
+            }
+        }
     }
 }
 
@@ -50,14 +86,23 @@ pub(super) async fn require_project(
     request: Request,
     next: Next,
 ) -> Response {
-    let authorized = request
+    let sent = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(parse_authorization)
-        .is_some_and(|(project_id, secret)| {
-            state.credentials.accepts(project_id.as_deref(), &secret)
-        });
+        .and_then(parse_authorization);
+    let Some((project_id, secret)) = sent else {
+        return ApiError::unauthorized().into_response();
+    };
+    let credentials = &state.credentials;
+    let store = state.service.store();
+    credentials.refresh_if_older(store, ProjectCredentials::REFRESH).await;
+    let mut authorized = credentials.accepts(project_id.as_deref(), &secret);
+    if !authorized {
+        // A secret rotated a moment ago should work at once: re-read once, rate-limited.
+        credentials.refresh_if_older(store, Duration::from_secs(1)).await;
+        authorized = credentials.accepts(project_id.as_deref(), &secret);
+    }
     if authorized { next.run(request).await } else { ApiError::unauthorized().into_response() }
 }
 
@@ -88,10 +133,7 @@ mod tests {
     use super::*;
 
     fn credentials() -> ProjectCredentials {
-        ProjectCredentials {
-            project_id: "project-1".into(),
-            secret_hash: Sha256::digest(b"s3cret").into(),
-        }
+        ProjectCredentials::new("project-1", Sha256::digest(b"s3cret").into())
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub service: SessionService,
-    pub credentials: ProjectCredentials,
+    pub credentials: std::sync::Arc<ProjectCredentials>,
 }
 
 /// The whole API.

@@ -5,5 +5,6 @@
 
 mod api;
 mod bad_input;
+mod cli;
 mod server;
 mod tenancy;

@@ -12,6 +12,8 @@ use tessera_server::{
 /// A server on 127.0.0.1:<ephemeral> over a fresh SQLite file, and its credentials.
 pub(crate) struct TestServer {
     pub(crate) base: String,
+    /// The data directory (`tessera.db` inside), for operator commands run next to the server.
+    pub(crate) data_dir: std::path::PathBuf,
     pub(crate) project_id: String,
     pub(crate) secret: String,
     client: Client,
@@ -45,6 +47,7 @@ impl TestServer {
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self {
             base: format!("http://{address}"),
+            data_dir: dir,
             project_id,
             secret: secret.expose().to_owned(),
             client: Client::new(),
