@@ -32,6 +32,7 @@ pub(crate) mod test_support;
 /// A secret on its way to its holder: a session token, a session JWT, or a URL that embeds a
 /// token. Serialized as the plain string; `Debug` prints `SecretString(<redacted>)`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct SecretString(String);
 

@@ -26,6 +26,8 @@ use crate::views::{SecretString, time};
 
 /// Polar's `MemberRole`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PolarMemberRole))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     Owner,
@@ -71,7 +73,10 @@ pub const CUSTOMER_TYPE_TEAM: &str = "team";
 
 /// Polar's `MemberSession` (the seed): exactly these eleven fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PolarMemberSession))]
 pub struct MemberSession {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub id: SessionId,
     /// The session token: shown only in the response that creates the session.
     pub token: SecretString,
@@ -80,8 +85,10 @@ pub struct MemberSession {
     pub return_url: Option<String>,
     /// Embeds the token, hence a secret too.
     pub member_portal_url: SecretString,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     pub member: Member,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub customer_id: OrganizationId,
     pub customer: Customer,
     /// When the session started.
@@ -124,13 +131,17 @@ impl MemberSession {
 
 /// Polar's `Member` ("a member of a customer").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PolarMember))]
 pub struct Member {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub id: MemberId,
     #[serde(serialize_with = "time::polar::serialize")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "time::polar::serialize")]
     pub modified_at: DateTime<Utc>,
     /// The organization's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub customer_id: OrganizationId,
     pub email: String,
     pub name: Option<String>,
@@ -156,7 +167,10 @@ impl Member {
 
 /// Polar's `Customer` (a team customer): the organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PolarCustomer))]
 pub struct Customer {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub id: OrganizationId,
     #[serde(serialize_with = "time::polar::serialize")]
     pub created_at: DateTime<Utc>,
@@ -218,6 +232,7 @@ impl Customer {
 
 /// `GET /v1/customer-portal/customer-session/introspect` (Polar's `CustomerCustomerSession`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerSessionIntrospection {
     #[serde(serialize_with = "time::polar::serialize")]
     pub expires_at: DateTime<Utc>,
@@ -235,13 +250,16 @@ pub const PORTAL_USER_TYPE_MEMBER: &str = "member";
 
 /// `GET /v1/customer-portal/customer-session/user` (Polar's `PortalAuthenticatedUser`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortalAuthenticatedUser {
     /// Always [`PORTAL_USER_TYPE_MEMBER`].
     #[serde(rename = "type")]
     pub user_type: String,
     pub name: Option<String>,
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub customer_id: OrganizationId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     pub role: MemberRole,
 }

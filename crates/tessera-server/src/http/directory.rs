@@ -6,11 +6,12 @@ use serde_json::Value;
 use tessera_api::{
     CreateMember, CreateOrganization, UpdateMember, UpdateOrganization,
     views::stytch::{
-        DeleteMemberResponse, DeleteOrganizationResponse, Envelope, MemberResponse,
+        DeleteMemberResponse, DeleteOrganizationResponse, Envelope, ErrorBody, MemberResponse,
         OrganizationResponse,
     },
 };
 use tessera_core::{MemberRef, OrganizationSettings};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
@@ -26,7 +27,7 @@ fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::R
     Json(Envelope::ok(&request_id.0, body)).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateOrganizationBody {
     organization_name: String,
     organization_slug: String,
@@ -36,14 +37,30 @@ pub(super) struct CreateOrganizationBody {
     email: Option<String>,
     #[serde(default)]
     trusted_metadata: Option<Value>,
+    /// `OPTIONAL` or `REQUIRED_FOR_ALL`.
     #[serde(default)]
     mfa_policy: Option<String>,
+    /// Tessera: the absolute cap on a session's lifetime.
     #[serde(default)]
     max_session_lifetime_minutes: Option<i64>,
+    /// Tessera: a session unused this long ends.
     #[serde(default)]
     idle_timeout_minutes: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations",
+    tag = "organizations",
+    summary = "Create an organization",
+    request_body = CreateOrganizationBody,
+    responses(
+        (status = 200, description = "The new organization", body = Envelope<OrganizationResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn create_organization(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -71,6 +88,19 @@ pub(super) async fn create_organization(
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}",
+    tag = "organizations",
+    summary = "Get an organization (id or slug)",
+    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    responses(
+        (status = 200, description = "The organization", body = Envelope<OrganizationResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn get_organization(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -81,7 +111,7 @@ pub(super) async fn get_organization(
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct UpdateOrganizationBody {
     #[serde(default)]
     organization_name: Option<String>,
@@ -93,14 +123,35 @@ pub(super) struct UpdateOrganizationBody {
     email: Option<String>,
     #[serde(default)]
     trusted_metadata: Option<Value>,
+    /// `OPTIONAL` or `REQUIRED_FOR_ALL`.
     #[serde(default)]
     mfa_policy: Option<String>,
+    /// Tessera: the absolute cap on a session's lifetime.
     #[serde(default)]
     max_session_lifetime_minutes: Option<i64>,
+    /// Tessera: a session unused this long ends; `0` removes the idle timeout.
     #[serde(default)]
     idle_timeout_minutes: Option<i64>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}",
+    tag = "organizations",
+    summary = "Update an organization",
+    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    request_body = UpdateOrganizationBody,
+    responses(
+        (
+            status = 200,
+            description = "The updated organization",
+            body = Envelope<OrganizationResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn update_organization(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -136,6 +187,23 @@ pub(super) async fn update_organization(
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}",
+    tag = "organizations",
+    summary = "Delete an organization, its members and their sessions",
+    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    responses(
+        (
+            status = 200,
+            description = "The deleted organization's id",
+            body = Envelope<DeleteOrganizationResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn delete_organization(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -146,7 +214,7 @@ pub(super) async fn delete_organization(
     Ok(ok(&request_id, DeleteOrganizationResponse { organization_id }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateMemberBody {
     email_address: String,
     #[serde(default)]
@@ -161,6 +229,20 @@ pub(super) struct CreateMemberBody {
     untrusted_metadata: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/members",
+    tag = "members",
+    summary = "Create a member",
+    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    request_body = CreateMemberBody,
+    responses(
+        (status = 200, description = "The new member", body = Envelope<MemberResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn create_member(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -181,14 +263,32 @@ pub(super) async fn create_member(
     Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct GetMemberQuery {
+    /// The member's id or external id (exactly one of `member_id` and `email_address`).
     #[serde(default)]
     member_id: Option<String>,
     #[serde(default)]
     email_address: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/organizations/{organization_id}/member",
+    tag = "members",
+    summary = "Get a member by member_id or email_address",
+    params(
+        ("organization_id" = String, Path, description = "The organization's id or slug"),
+        GetMemberQuery,
+    ),
+    responses(
+        (status = 200, description = "The member", body = Envelope<MemberResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn get_member(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -211,7 +311,7 @@ pub(super) async fn get_member(
     Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct UpdateMemberBody {
     #[serde(default)]
     email_address: Option<String>,
@@ -227,6 +327,23 @@ pub(super) struct UpdateMemberBody {
     untrusted_metadata: Option<Value>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    tag = "members",
+    summary = "Update a member",
+    params(
+        ("organization_id" = String, Path, description = "The organization's id or slug"),
+        ("member_id" = String, Path, description = "The member's id or external id"),
+    ),
+    request_body = UpdateMemberBody,
+    responses(
+        (status = 200, description = "The updated member", body = Envelope<MemberResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn update_member(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -257,6 +374,26 @@ pub(super) async fn update_member(
     Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    tag = "members",
+    summary = "Delete a member and their sessions",
+    params(
+        ("organization_id" = String, Path, description = "The organization's id or slug"),
+        ("member_id" = String, Path, description = "The member's id or external id"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The deleted member's id",
+            body = Envelope<DeleteMemberResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn delete_member(
     State(state): State<AppState>,
     request_id: RequestId,

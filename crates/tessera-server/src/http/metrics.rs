@@ -31,6 +31,19 @@ pub(super) fn record(method: &Method, route: &str, status: u16, elapsed: Duratio
     entry.seconds += elapsed.as_secs_f64();
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    responses((
+        status = 200,
+        description = "Requests and durations per route template and status",
+        body = String,
+        content_type = "text/plain; version=0.0.4",
+    )),
+)]
 pub(super) async fn render() -> impl IntoResponse {
     let series = registry().lock().unwrap_or_else(PoisonError::into_inner);
     let mut out = String::new();

@@ -11,17 +11,13 @@ mod error;
 mod extract;
 mod meta;
 mod metrics;
+mod openapi;
 mod parse;
 mod polar;
 mod request_id;
 mod sessions;
 
-use axum::{
-    Router,
-    extract::DefaultBodyLimit,
-    middleware,
-    routing::{get, post},
-};
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing};
 use tessera_api::SessionService;
 
 pub use self::{
@@ -39,40 +35,69 @@ pub struct AppState {
     pub credentials: std::sync::Arc<ProjectCredentials>,
 }
 
+/// Registers `method "path" => handler` lines on a new router and returns it with the list of
+/// its `(method, path)` pairs: the list is what is routed, by construction, so that a test can
+/// check that the OpenAPI document names exactly these routes.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path),+ $(,)?) => {
+        Routes {
+            router: Router::new()$(.route($path, routing::$method($handler)))+,
+            list: &[$((stringify!($method), $path)),+],
+        }
+    };
+}
+
+/// A route group and its `(method, path)` pairs (see `routes!`).
+struct Routes {
+    router: Router<AppState>,
+    #[cfg_attr(not(test), allow(dead_code))] // read by the OpenAPI document's test
+    list: &'static [(&'static str, &'static str)],
+}
+
+/// The routes that take the project credentials.
+fn project_routes() -> Routes {
+    routes! {
+        post "/v1/b2b/organizations" => directory::create_organization,
+        get "/v1/b2b/organizations/{organization_id}" => directory::get_organization,
+        put "/v1/b2b/organizations/{organization_id}" => directory::update_organization,
+        delete "/v1/b2b/organizations/{organization_id}" => directory::delete_organization,
+        post "/v1/b2b/organizations/{organization_id}/members" => directory::create_member,
+        get "/v1/b2b/organizations/{organization_id}/member" => directory::get_member,
+        put "/v1/b2b/organizations/{organization_id}/members/{member_id}"
+            => directory::update_member,
+        delete "/v1/b2b/organizations/{organization_id}/members/{member_id}"
+            => directory::delete_member,
+        get "/v1/b2b/sessions" => sessions::list,
+        post "/v1/b2b/sessions" => sessions::create,
+        post "/v1/b2b/sessions/authenticate" => sessions::authenticate,
+        post "/v1/b2b/sessions/revoke" => sessions::revoke,
+        post "/v1/b2b/sessions/exchange" => sessions::exchange,
+        get "/v1/b2b/rbac/policy" => sessions::policy,
+        get "/v1/b2b/rbac/organizations/{organization_id}" => sessions::organization_policy,
+        post "/v1/member-sessions/" => polar::create_member_session,
+    }
+}
+
+/// Public: what relying parties and operators read without the project secret.
+fn public_routes() -> Routes {
+    routes! {
+        get "/v1/b2b/sessions/jwks/{project_id}" => sessions::jwks,
+        get "/v1/customer-portal/customer-session/introspect" => polar::introspect,
+        get "/v1/customer-portal/customer-session/user" => polar::user,
+        get "/healthz" => meta::healthz,
+        get "/metrics" => metrics::render,
+        get "/openapi.json" => meta::openapi,
+    }
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let stytch = Router::new()
-        .route("/v1/b2b/organizations", post(directory::create_organization))
-        .route(
-            "/v1/b2b/organizations/{organization_id}",
-            get(directory::get_organization)
-                .put(directory::update_organization)
-                .delete(directory::delete_organization),
-        )
-        .route("/v1/b2b/organizations/{organization_id}/members", post(directory::create_member))
-        .route("/v1/b2b/organizations/{organization_id}/member", get(directory::get_member))
-        .route(
-            "/v1/b2b/organizations/{organization_id}/members/{member_id}",
-            axum::routing::put(directory::update_member).delete(directory::delete_member),
-        )
-        .route("/v1/b2b/sessions", get(sessions::list).post(sessions::create))
-        .route("/v1/b2b/sessions/authenticate", post(sessions::authenticate))
-        .route("/v1/b2b/sessions/revoke", post(sessions::revoke))
-        .route("/v1/b2b/sessions/exchange", post(sessions::exchange))
-        .route("/v1/b2b/rbac/policy", get(sessions::policy))
-        .route("/v1/b2b/rbac/organizations/{organization_id}", get(sessions::organization_policy))
-        .route("/v1/member-sessions/", post(polar::create_member_session))
-        .route("/v1/member-sessions", post(polar::create_member_session))
+    let stytch = project_routes()
+        .router
+        // Polar's path without its trailing slash, as some clients send it: an undocumented alias.
+        .route("/v1/member-sessions", routing::post(polar::create_member_session))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_project));
-
-    // Public: what relying parties and operators read without the project secret.
-    let public = Router::new()
-        .route("/v1/b2b/sessions/jwks/{project_id}", get(sessions::jwks))
-        .route("/v1/customer-portal/customer-session/introspect", get(polar::introspect))
-        .route("/v1/customer-portal/customer-session/user", get(polar::user))
-        .route("/healthz", get(meta::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/openapi.json", get(meta::openapi));
+    let public = public_routes().router;
 
     stytch
         .merge(public)

@@ -10,13 +10,17 @@ use axum::{
 use serde::Deserialize;
 use tessera_api::{
     Authenticate, CreateSession, Credential,
-    views::polar::{CustomerSessionIntrospection, MemberSession, PortalAuthenticatedUser},
+    views::{
+        polar::{CustomerSessionIntrospection, MemberSession, PortalAuthenticatedUser},
+        stytch::ErrorBody,
+    },
 };
 use tessera_core::{ErrorType, MemberId, MemberRef};
+use utoipa::ToSchema;
 
 use super::{AppState, auth::bearer_token, error::ApiError, extract::ApiJson};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateMemberSessionBody {
     member_id: String,
     #[serde(default)]
@@ -25,6 +29,23 @@ pub(super) struct CreateMemberSessionBody {
 
 /// Creates a session for a member, identified by id alone (ids are global), and answers with
 /// Polar's `MemberSession`, token and portal URL included. `201 Created`, as Polar answers.
+#[utoipa::path(
+    post,
+    path = "/v1/member-sessions/",
+    tag = "polar",
+    summary = "Create a Polar member session",
+    request_body = CreateMemberSessionBody,
+    responses(
+        (
+            status = 201,
+            description = "Polar's MemberSession, token and portal URL included",
+            body = MemberSession,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn create_member_session(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateMemberSessionBody>,
@@ -70,6 +91,22 @@ async fn portal_session(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/customer-portal/customer-session/introspect",
+    tag = "polar",
+    summary = "Expiry and return URL of the calling member session",
+    responses(
+        (
+            status = 200,
+            description = "The calling member session",
+            body = CustomerSessionIntrospection,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("memberSession" = [])),
+)]
 pub(super) async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -78,6 +115,19 @@ pub(super) async fn introspect(
     Ok(Json(CustomerSessionIntrospection::new(&authenticated.session.session)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/customer-portal/customer-session/user",
+    tag = "polar",
+    operation_id = "portal_user",
+    summary = "The member of the calling member session",
+    responses(
+        (status = 200, description = "The calling member", body = PortalAuthenticatedUser),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("memberSession" = [])),
+)]
 pub(super) async fn user(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,13 +6,15 @@ use serde_json::Value;
 use tessera_api::{
     Authenticate, CreateSession, Credential, Exchange, Revoke,
     views::stytch::{
-        AuthenticateResponse, CreateSessionResponse, Envelope, ExchangeResponse, GetJwksResponse,
-        GetSessionsResponse, PolicyResponse, RevokeResponse,
+        AuthenticateResponse, CreateSessionResponse, Envelope, ErrorBody, ExchangeResponse,
+        GetJwksResponse, GetOrgPolicyResponse, GetSessionsResponse, PolicyResponse, RevokeResponse,
     },
 };
 use tessera_core::{
     AuthorizationCheck, ErrorType, FactorInput, MemberRef, SessionAttributes, SessionId,
 };
+
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
@@ -44,7 +46,7 @@ fn credential(token: Option<String>, jwt: Option<String>) -> Result<Credential, 
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct AuthorizationCheckBody {
     organization_id: String,
     resource_id: String,
@@ -61,20 +63,42 @@ impl AuthorizationCheckBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct AuthenticateBody {
+    /// Exactly one of `session_token` and `session_jwt`.
     #[serde(default)]
     session_token: Option<String>,
     #[serde(default)]
     session_jwt: Option<String>,
+    /// Extends the session to `now + d`, capped by the absolute lifetime; without it the
+    /// session is not extended.
     #[serde(default)]
     session_duration_minutes: Option<i64>,
+    /// A JSON Merge Patch (RFC 7396) of the session's custom claims: `null` deletes a key.
     #[serde(default)]
     session_custom_claims: Option<Value>,
+    /// Answers `verdict` when the session may do `action` on `resource_id`; refuses otherwise.
     #[serde(default)]
     authorization_check: Option<AuthorizationCheckBody>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/authenticate",
+    tag = "sessions",
+    summary = "Authenticate a session token or JWT",
+    request_body = AuthenticateBody,
+    responses(
+        (
+            status = 200,
+            description = "The session, its member and organization, a fresh session JWT",
+            body = Envelope<AuthenticateResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn authenticate(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -105,9 +129,10 @@ pub(super) async fn authenticate(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateSessionBody {
     organization_id: String,
+    /// Exactly one of `member_id` (or an external id), `email_address` and `external_id`.
     #[serde(default)]
     member_id: Option<String>,
     #[serde(default)]
@@ -115,7 +140,9 @@ pub(super) struct CreateSessionBody {
     #[serde(default)]
     external_id: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<FactorInputSchema>)]
     authentication_factors: Vec<FactorInput>,
+    /// 5 to 527040; 60 when left out.
     #[serde(default)]
     session_duration_minutes: Option<i64>,
     #[serde(default)]
@@ -123,10 +150,60 @@ pub(super) struct CreateSessionBody {
     #[serde(default)]
     return_url: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<SessionAttributesSchema>)]
     attributes: Option<SessionAttributes>,
 }
 
+/// The schema of `FactorInput` (`tessera-core` has no OpenAPI derives): Stytch's factor
+/// object without the timestamps Tessera sets.
+#[derive(ToSchema)]
+#[schema(as = FactorInput)]
+#[allow(dead_code)] // only describes `FactorInput` in the OpenAPI document
+struct FactorInputSchema {
+    /// `magic_link`, `email_otp`, `otp`, `oauth`, `sso`, `password`, `totp`, ...
+    #[serde(rename = "type")]
+    factor_type: String,
+    /// `email`, `sms`, `oauth_google`, `sso_saml`, `knowledge`, ...: must fit `type`.
+    delivery_method: String,
+    /// When the member proved this factor; now when left out. Never in the future.
+    #[serde(default)]
+    last_authenticated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most one detail object under its own key (`email_factor`, ...), fitting the method.
+    #[serde(flatten)]
+    #[schema(value_type = tessera_api::views::stytch::FactorDetailFields)]
+    detail: Option<tessera_api::views::stytch::FactorDetail>,
+}
+
+/// The schema of `SessionAttributes`.
+#[derive(ToSchema)]
+#[schema(as = SessionAttributes)]
+#[allow(dead_code)] // only describes `SessionAttributes` in the OpenAPI document
+struct SessionAttributesSchema {
+    #[serde(default)]
+    ip_address: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+}
+
 /// Tessera's `POST /v1/b2b/sessions`: the host application tells Tessera who signed in, how.
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions",
+    tag = "sessions",
+    operation_id = "create_session",
+    summary = "Create a session (Tessera)",
+    request_body = CreateSessionBody,
+    responses(
+        (
+            status = 200,
+            description = "The new session with its token (shown only here) and JWT",
+            body = Envelope<CreateSessionResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -161,12 +238,31 @@ pub(super) async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
     organization_id: String,
     member_id: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sessions",
+    tag = "sessions",
+    operation_id = "list_sessions",
+    summary = "List a member's active sessions",
+    params(ListQuery),
+    responses(
+        (
+            status = 200,
+            description = "The member's active sessions",
+            body = Envelope<GetSessionsResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -185,7 +281,7 @@ pub(super) async fn list(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct RevokeBody {
     #[serde(default)]
     member_session_id: Option<String>,
@@ -201,6 +297,20 @@ pub(super) struct RevokeBody {
     organization_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/revoke",
+    tag = "sessions",
+    operation_id = "revoke_sessions",
+    summary = "Revoke a session or all of a member's",
+    request_body = RevokeBody,
+    responses(
+        (status = 200, description = "Revoked", body = Envelope<RevokeResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn revoke(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -234,7 +344,7 @@ pub(super) async fn revoke(
     Ok(ok(&request_id, RevokeResponse {}))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct ExchangeBody {
     organization_id: String,
     #[serde(default)]
@@ -247,6 +357,24 @@ pub(super) struct ExchangeBody {
     session_custom_claims: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/exchange",
+    tag = "sessions",
+    operation_id = "exchange_session",
+    summary = "Exchange a session for one in another organization",
+    request_body = ExchangeBody,
+    responses(
+        (
+            status = 200,
+            description = "The new session in the target organization",
+            body = Envelope<ExchangeResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn exchange(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -273,6 +401,18 @@ pub(super) async fn exchange(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/sessions/jwks/{project_id}",
+    tag = "sessions",
+    summary = "The JWKS that verifies session JWTs",
+    params(("project_id" = String, Path, description = "This deployment's project id")),
+    responses(
+        (status = 200, description = "The public keys", body = Envelope<GetJwksResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+)]
 pub(super) async fn jwks(
     State(state): State<AppState>,
     request_id: RequestId,
@@ -284,6 +424,18 @@ pub(super) async fn jwks(
     Ok(ok(&request_id, GetJwksResponse::from(state.service.jwks().await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/rbac/policy",
+    tag = "rbac",
+    summary = "The RBAC policy",
+    responses(
+        (status = 200, description = "The policy", body = Envelope<PolicyResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn policy(State(state): State<AppState>, request_id: RequestId) -> Answer {
     Ok(ok(&request_id, PolicyResponse::new(state.service.policy())))
 }
@@ -291,11 +443,28 @@ pub(super) async fn policy(State(state): State<AppState>, request_id: RequestId)
 /// `GET /v1/b2b/rbac/organizations/{organization_id}`: Stytch's organization-scoped roles, which
 /// its SDKs read before a local authorization check. Tessera has project-level roles only, so
 /// the list is empty (for an organization that exists).
+#[utoipa::path(
+    get,
+    path = "/v1/b2b/rbac/organizations/{organization_id}",
+    tag = "rbac",
+    summary = "Organization-scoped roles (none in Tessera)",
+    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    responses(
+        (
+            status = 200,
+            description = "An empty organization policy",
+            body = Envelope<GetOrgPolicyResponse>,
+        ),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
 pub(super) async fn organization_policy(
     State(state): State<AppState>,
     request_id: RequestId,
     ApiPath(organization_id): ApiPath<String>,
 ) -> Answer {
     state.service.get_organization(&parse::organization_ref(&organization_id)?).await?;
-    Ok(ok(&request_id, serde_json::json!({"org_policy": {"roles": []}})))
+    Ok(ok(&request_id, GetOrgPolicyResponse::default()))
 }

@@ -34,8 +34,11 @@ pub const ALL_ALLOWED: &str = "ALL_ALLOWED";
 
 /// Stytch's B2B `Member`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub organization_id: OrganizationId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     pub email_address: String,
     /// Always [`MEMBER_STATUS_ACTIVE`].
@@ -75,12 +78,15 @@ pub struct Member {
 
 /// One role of a member and where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberRole {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role_id: RoleId,
     pub sources: Vec<MemberRoleSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberRoleSource {
     #[serde(rename = "type")]
     pub source_type: String,
@@ -140,7 +146,9 @@ impl Member {
 
 /// Stytch's B2B `Organization`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub organization_id: OrganizationId,
     pub organization_name: String,
     /// Always `""`: Tessera keeps no logo.

@@ -22,13 +22,15 @@ pub use directory::{
     ALL_ALLOWED, DIRECT_ASSIGNMENT, MEMBER_STATUS_ACTIVE, Member, MemberRole, MemberRoleSource,
     NOT_ALLOWED, Organization, mfa_policy_name,
 };
-pub use rbac::{Policy, PolicyPermission, PolicyResource, PolicyRole, PolicyScope};
+pub use rbac::{OrgPolicy, Policy, PolicyPermission, PolicyResource, PolicyRole, PolicyScope};
 pub use responses::{
     AuthenticateResponse, AuthorizationVerdict, CreateSessionResponse, DeleteMemberResponse,
     DeleteOrganizationResponse, ERROR_URL_BASE, Envelope, ErrorBody, ExchangeResponse,
-    GetJwksResponse, GetSessionsResponse, Jwk, MemberResponse, OrganizationResponse,
-    PolicyResponse, RevokeResponse, error_url,
+    GetJwksResponse, GetOrgPolicyResponse, GetSessionsResponse, Jwk, MemberResponse,
+    OrganizationResponse, PolicyResponse, RevokeResponse, error_url,
 };
+#[cfg(feature = "openapi")]
+pub use session::FactorDetailFields;
 pub use session::{
     AuthenticationFactor, AuthenticatorAppFactor, EmailFactor, FactorDetail, ImpersonatedFactor,
     MemberSession, OauthAccessTokenExchangeFactor, OauthExchangeFactor, OauthFactor,

@@ -5,6 +5,7 @@ use tessera_core::RoleId;
 
 /// `Policy`: `roles`, `resources` and `scopes` are all required by the SDK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     pub roles: Vec<PolicyRole>,
     pub resources: Vec<PolicyResource>,
@@ -12,14 +13,25 @@ pub struct Policy {
     pub scopes: Vec<PolicyScope>,
 }
 
+/// `OrgPolicy` (python `stytch/b2b/models/rbac_organizations.py`): an organization's own
+/// roles, on top of the project's policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrgPolicy {
+    pub roles: Vec<PolicyRole>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRole {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role_id: RoleId,
     pub description: String,
     pub permissions: Vec<PolicyPermission>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResource {
     pub resource_id: String,
     pub description: String,
@@ -28,12 +40,14 @@ pub struct PolicyResource {
 
 /// `PolicyRolePermission` and `PolicyScopePermission` (same shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyPermission {
     pub resource_id: String,
     pub actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyScope {
     pub scope: String,
     pub description: String,

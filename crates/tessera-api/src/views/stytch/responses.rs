@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tessera_core::{AuthenticatedSession, ErrorType, MemberId, OrganizationId, RoleId};
 
-use super::{Member, MemberSession, Organization, Policy};
+use super::{Member, MemberSession, OrgPolicy, Organization, Policy};
 use crate::views::SecretString;
 
 /// Where an error's `error_url` points: `https://tessera.invalid/docs/errors#<error_type>`.
@@ -25,6 +25,7 @@ pub fn error_url(error_type: &str) -> String {
 
 /// A response body with Stytch's envelope: `{request_id, status_code, ...body}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope<T> {
     pub request_id: String,
     pub status_code: u16,
@@ -46,6 +47,11 @@ impl<T> Envelope<T> {
 /// Stytch's error body: `{status_code, request_id, error_type, error_message, error_url}`
 /// (python `StytchErrorDetails`: only `error_message` is required besides the envelope).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::ToResponse))]
+#[cfg_attr(
+    feature = "openapi",
+    response(description = "Stytch's error body; `error_type` is stable, see `ErrorType`.")
+)]
 pub struct ErrorBody {
     pub status_code: u16,
     pub request_id: String,
@@ -84,9 +90,11 @@ impl ErrorBody {
 
 /// `AuthorizationVerdict`: present when an authorization check was asked for and passed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationVerdict {
     /// Always `true` (a failed check is an error response).
     pub authorized: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub granting_roles: Vec<RoleId>,
 }
 
@@ -98,6 +106,7 @@ impl AuthorizationVerdict {
 
 /// `POST /v1/b2b/sessions/authenticate` (python `sessions.AuthenticateResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthenticateResponse {
     pub member_session: MemberSession,
     /// The session token, required by the SDK. When the caller authenticated with a JWT, Tessera
@@ -139,7 +148,9 @@ impl AuthenticateResponse {
 /// `sessions.AttestResponse`, `MigrateResponse`), so the SDK's `AuthenticateResponse` and
 /// `AttestResponse` models both parse it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSessionResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     pub member_session: MemberSession,
     pub session_token: SecretString,
@@ -168,6 +179,7 @@ impl CreateSessionResponse {
 
 /// `GET /v1/b2b/sessions` (python `sessions.GetResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GetSessionsResponse {
     pub member_sessions: Vec<MemberSession>,
 }
@@ -190,6 +202,7 @@ impl GetSessionsResponse {
 
 /// `POST /v1/b2b/sessions/revoke` (python `sessions.RevokeResponse`): nothing but the envelope.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeResponse {}
 
 /// `POST /v1/b2b/sessions/exchange` (python `sessions.ExchangeResponse`). Tessera never answers
@@ -197,7 +210,9 @@ pub struct RevokeResponse {}
 /// fails, so `member_authenticated` is `true`, `intermediate_session_token` is `""` and
 /// `mfa_required`/`primary_required` are `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     pub member_session: MemberSession,
     pub session_token: SecretString,
@@ -236,6 +251,7 @@ impl ExchangeResponse {
 /// Create, get and update organization (python `organizations.CreateResponse`, `GetResponse`,
 /// `UpdateResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationResponse {
     pub organization: Organization,
 }
@@ -248,14 +264,18 @@ impl OrganizationResponse {
 
 /// Delete organization (python `organizations.DeleteResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteOrganizationResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub organization_id: OrganizationId,
 }
 
 /// Create, get and update member (python `organizations_members.CreateResponse`,
 /// `GetResponse`, `UpdateResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     pub member: Member,
     pub organization: Organization,
@@ -279,13 +299,16 @@ impl MemberResponse {
 
 /// Delete member (python `organizations_members.DeleteResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteMemberResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
 }
 
 /// `GET /v1/b2b/rbac/policy` (python `rbac.PolicyResponse`; `policy` is optional there, Tessera
 /// always sends it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResponse {
     pub policy: Policy,
 }
@@ -296,8 +319,18 @@ impl PolicyResponse {
     }
 }
 
+/// `GET /v1/b2b/rbac/organizations/{organization_id}` (python
+/// `rbac_organizations.GetOrgPolicyResponse`): Tessera has no organization-scoped roles, so
+/// `org_policy.roles` is always empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GetOrgPolicyResponse {
+    pub org_policy: OrgPolicy,
+}
+
 /// `GET /v1/b2b/sessions/jwks/{project_id}` (python `sessions.GetJWKSResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GetJwksResponse {
     pub keys: Vec<Jwk>,
 }
@@ -307,6 +340,7 @@ pub struct GetJwksResponse {
 /// `x5c: []` and `x5tS256: ""`, and a non-RSA key sends `n: ""`, `e: ""` and its own members
 /// (`crv`, `x` for an Ed25519 key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: String,
     #[serde(rename = "use")]

@@ -12,8 +12,11 @@ use crate::views::time;
 /// `api_b2b_session_v1_MemberSession` (the seed schema; python `stytch/b2b/models/sessions.py`
 /// `MemberSession`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberSession {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_session_id: SessionId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub member_id: MemberId,
     #[serde(serialize_with = "time::stytch::serialize")]
     pub started_at: DateTime<Utc>,
@@ -22,8 +25,10 @@ pub struct MemberSession {
     #[serde(serialize_with = "time::stytch::serialize")]
     pub expires_at: DateTime<Utc>,
     pub authentication_factors: Vec<AuthenticationFactor>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
     pub organization_id: OrganizationId,
     /// The session's roles, implicit ones included (`tessera_member` first).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub roles: Vec<RoleId>,
     pub organization_slug: String,
     /// Always present, `{}` when the session has none (optional in the SDK).
@@ -63,6 +68,7 @@ impl MemberSession {
 /// B2B): `type`, `delivery_method`, the three timestamps, and at most one detail object under
 /// its own key (`email_factor`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthenticationFactor {
     #[serde(rename = "type")]
     pub factor_type: String,
@@ -75,6 +81,7 @@ pub struct AuthenticationFactor {
     #[serde(serialize_with = "time::stytch::serialize")]
     pub updated_at: DateTime<Utc>,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = FactorDetailFields))]
     pub detail: Option<FactorDetail>,
 }
 
@@ -145,6 +152,7 @@ pub fn delivery_method_name(method: DeliveryMethod) -> &'static str {
 
 /// A factor's detail object, serialized under its Stytch key (`email_factor`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FactorDetail {
     EmailFactor(EmailFactor),
@@ -230,13 +238,61 @@ impl FactorDetail {
     }
 }
 
+/// The OpenAPI schema of a flattened `FactorDetail` (as in `AuthenticationFactor`): **at most
+/// one** of these keys, the one that fits the factor's type and delivery method. Only describes
+/// the wire form; Tessera never builds it.
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+pub struct FactorDetailFields {
+    #[schema(nullable = false)]
+    pub email_factor: Option<EmailFactor>,
+    #[schema(nullable = false)]
+    pub phone_number_factor: Option<PhoneNumberFactor>,
+    #[schema(nullable = false)]
+    pub google_oauth_factor: Option<OauthFactor>,
+    #[schema(nullable = false)]
+    pub microsoft_oauth_factor: Option<OauthFactor>,
+    #[schema(nullable = false)]
+    pub github_oauth_factor: Option<OauthFactor>,
+    #[schema(nullable = false)]
+    pub hubspot_oauth_factor: Option<OauthFactor>,
+    #[schema(nullable = false)]
+    pub slack_oauth_factor: Option<OauthFactor>,
+    #[schema(nullable = false)]
+    pub google_oauth_exchange_factor: Option<OauthExchangeFactor>,
+    #[schema(nullable = false)]
+    pub github_oauth_exchange_factor: Option<OauthExchangeFactor>,
+    #[schema(nullable = false)]
+    pub hubspot_oauth_exchange_factor: Option<OauthExchangeFactor>,
+    #[schema(nullable = false)]
+    pub slack_oauth_exchange_factor: Option<OauthExchangeFactor>,
+    #[schema(nullable = false)]
+    pub oauth_access_token_exchange_factor: Option<OauthAccessTokenExchangeFactor>,
+    #[schema(nullable = false)]
+    pub saml_sso_factor: Option<SsoFactor>,
+    #[schema(nullable = false)]
+    pub oidc_sso_factor: Option<SsoFactor>,
+    #[schema(nullable = false)]
+    pub authenticator_app_factor: Option<AuthenticatorAppFactor>,
+    #[schema(nullable = false)]
+    pub recovery_code_factor: Option<RecoveryCodeFactor>,
+    #[schema(nullable = false)]
+    pub trusted_auth_token_factor: Option<TrustedAuthTokenFactor>,
+    #[schema(nullable = false)]
+    pub impersonated_factor: Option<ImpersonatedFactor>,
+    #[schema(nullable = false)]
+    pub webauthn_factor: Option<WebauthnFactor>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailFactor {
     pub email_id: String,
     pub email_address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneNumberFactor {
     pub phone_id: String,
     pub phone_number: String,
@@ -244,6 +300,7 @@ pub struct PhoneNumberFactor {
 
 /// `google_oauth_factor`, `microsoft_oauth_factor`, `github_oauth_factor`, ...
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OauthFactor {
     pub id: String,
     pub provider_subject: String,
@@ -253,17 +310,20 @@ pub struct OauthFactor {
 
 /// `google_oauth_exchange_factor`, `github_oauth_exchange_factor`, ...
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OauthExchangeFactor {
     pub email_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OauthAccessTokenExchangeFactor {
     pub client_id: String,
 }
 
 /// `saml_sso_factor` and `oidc_sso_factor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoFactor {
     pub id: String,
     pub provider_id: String,
@@ -271,27 +331,32 @@ pub struct SsoFactor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthenticatorAppFactor {
     pub totp_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodeFactor {
     pub totp_recovery_code_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustedAuthTokenFactor {
     pub token_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImpersonatedFactor {
     pub impersonator_id: String,
     pub impersonator_email_address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebauthnFactor {
     pub webauthn_registration_id: String,
     pub domain: String,
