@@ -27,10 +27,9 @@ fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::R
     Json(Envelope::ok(&request_id.0, body)).into_response()
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub(super) struct CreateOrganizationBody {
-    organization_name: String,
-    organization_slug: String,
+/// The optional organization fields, shared by create and update: one parser for both.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(super) struct OrganizationFields {
     #[serde(default)]
     organization_external_id: Option<String>,
     #[serde(default)]
@@ -43,9 +42,45 @@ pub(super) struct CreateOrganizationBody {
     /// Tessera: the absolute cap on a session's lifetime.
     #[serde(default)]
     max_session_lifetime_minutes: Option<i64>,
-    /// Tessera: a session unused this long ends.
+    /// Tessera: a session unused this long ends; `0` means no idle timeout.
     #[serde(default)]
     idle_timeout_minutes: Option<i64>,
+}
+
+impl OrganizationFields {
+    /// The fields as a change; `""` (and `0` for the idle timeout) clears an optional field.
+    fn parse(self) -> Result<UpdateOrganization, ApiError> {
+        Ok(UpdateOrganization {
+            name: None,
+            slug: None,
+            external_id: self
+                .organization_external_id
+                .as_deref()
+                .map(|v| parse::optional_external_id(Some(v)))
+                .transpose()?,
+            email: self
+                .email
+                .as_deref()
+                .map(|e| if e.is_empty() { Ok(None) } else { parse::email(e).map(Some) })
+                .transpose()?,
+            trusted_metadata: parse::metadata(self.trusted_metadata, "trusted_metadata")?,
+            mfa_policy: parse::mfa_policy(self.mfa_policy.as_deref())?,
+            max_lifetime: parse::max_lifetime(self.max_session_lifetime_minutes)?,
+            idle_timeout: match self.idle_timeout_minutes {
+                None => None,
+                Some(0) => Some(None),
+                Some(minutes) => Some(parse::idle_timeout(Some(minutes))?),
+            },
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct CreateOrganizationBody {
+    organization_name: String,
+    organization_slug: String,
+    #[serde(flatten)]
+    fields: OrganizationFields,
 }
 
 #[utoipa::path(
@@ -70,20 +105,15 @@ pub(super) async fn create_organization(
         parse::organization_name(&body.organization_name)?,
         parse::slug(&body.organization_slug)?,
     );
-    request.external_id = parse::optional_external_id(body.organization_external_id.as_deref())?;
-    request.email =
-        body.email.as_deref().filter(|e| !e.is_empty()).map(parse::email).transpose()?;
-    request.trusted_metadata =
-        parse::metadata(body.trusted_metadata, "trusted_metadata")?.unwrap_or_default();
-    let mut settings = OrganizationSettings::default();
-    if let Some(policy) = parse::mfa_policy(body.mfa_policy.as_deref())? {
-        settings.mfa_policy = policy;
-    }
-    if let Some(max) = parse::max_lifetime(body.max_session_lifetime_minutes)? {
-        settings.lifetime.max_lifetime = max;
-    }
-    settings.lifetime.idle_timeout = parse::idle_timeout(body.idle_timeout_minutes)?;
-    request.settings = settings;
+    let fields = body.fields.parse()?;
+    request.external_id = fields.external_id.flatten();
+    request.email = fields.email.flatten();
+    request.trusted_metadata = fields.trusted_metadata.unwrap_or_default();
+    let defaults = OrganizationSettings::default();
+    request.settings.mfa_policy = fields.mfa_policy.unwrap_or(defaults.mfa_policy);
+    request.settings.lifetime.max_lifetime =
+        fields.max_lifetime.unwrap_or(defaults.lifetime.max_lifetime);
+    request.settings.lifetime.idle_timeout = fields.idle_timeout.flatten();
     let organization = state.service.create_organization(request).await?;
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
@@ -117,21 +147,8 @@ pub(super) struct UpdateOrganizationBody {
     organization_name: Option<String>,
     #[serde(default)]
     organization_slug: Option<String>,
-    #[serde(default)]
-    organization_external_id: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    trusted_metadata: Option<Value>,
-    /// `OPTIONAL` or `REQUIRED_FOR_ALL`.
-    #[serde(default)]
-    mfa_policy: Option<String>,
-    /// Tessera: the absolute cap on a session's lifetime.
-    #[serde(default)]
-    max_session_lifetime_minutes: Option<i64>,
-    /// Tessera: a session unused this long ends; `0` removes the idle timeout.
-    #[serde(default)]
-    idle_timeout_minutes: Option<i64>,
+    #[serde(flatten)]
+    fields: OrganizationFields,
 }
 
 #[utoipa::path(
@@ -161,24 +178,7 @@ pub(super) async fn update_organization(
     let update = UpdateOrganization {
         name: body.organization_name.as_deref().map(parse::organization_name).transpose()?,
         slug: body.organization_slug.as_deref().map(parse::slug).transpose()?,
-        external_id: body
-            .organization_external_id
-            .as_deref()
-            .map(|v| parse::optional_external_id(Some(v)))
-            .transpose()?,
-        email: body
-            .email
-            .as_deref()
-            .map(|e| if e.is_empty() { Ok(None) } else { parse::email(e).map(Some) })
-            .transpose()?,
-        trusted_metadata: parse::metadata(body.trusted_metadata, "trusted_metadata")?,
-        mfa_policy: parse::mfa_policy(body.mfa_policy.as_deref())?,
-        max_lifetime: parse::max_lifetime(body.max_session_lifetime_minutes)?,
-        idle_timeout: match body.idle_timeout_minutes {
-            None => None,
-            Some(0) => Some(None),
-            Some(minutes) => Some(parse::idle_timeout(Some(minutes))?),
-        },
+        ..body.fields.parse()?
     };
     let organization = state
         .service
@@ -214,19 +214,45 @@ pub(super) async fn delete_organization(
     Ok(ok(&request_id, DeleteOrganizationResponse { organization_id }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub(super) struct CreateMemberBody {
-    email_address: String,
+/// The optional member fields, shared by create and update: one parser for both.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(super) struct MemberFields {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     external_id: Option<String>,
+    /// Explicit roles; every member also has `tessera_member`.
     #[serde(default)]
     roles: Option<Vec<String>>,
     #[serde(default)]
     trusted_metadata: Option<Value>,
     #[serde(default)]
     untrusted_metadata: Option<Value>,
+}
+
+impl MemberFields {
+    /// The fields as a change; `""` clears an optional field.
+    fn parse(self) -> Result<UpdateMember, ApiError> {
+        Ok(UpdateMember {
+            email_address: None,
+            name: self.name.map(|n| (!n.is_empty()).then_some(n)),
+            external_id: self
+                .external_id
+                .as_deref()
+                .map(|v| parse::optional_external_id(Some(v)))
+                .transpose()?,
+            roles: self.roles.as_deref().map(parse::roles).transpose()?,
+            trusted_metadata: parse::metadata(self.trusted_metadata, "trusted_metadata")?,
+            untrusted_metadata: parse::metadata(self.untrusted_metadata, "untrusted_metadata")?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct CreateMemberBody {
+    email_address: String,
+    #[serde(flatten)]
+    fields: MemberFields,
 }
 
 #[utoipa::path(
@@ -250,13 +276,12 @@ pub(super) async fn create_member(
     ApiJson(body): ApiJson<CreateMemberBody>,
 ) -> Answer {
     let mut request = CreateMember::new(parse::email(&body.email_address)?);
-    request.name = body.name.filter(|n| !n.is_empty());
-    request.external_id = parse::optional_external_id(body.external_id.as_deref())?;
-    request.roles = parse::roles(body.roles.as_deref().unwrap_or_default())?;
-    request.trusted_metadata =
-        parse::metadata(body.trusted_metadata, "trusted_metadata")?.unwrap_or_default();
-    request.untrusted_metadata =
-        parse::metadata(body.untrusted_metadata, "untrusted_metadata")?.unwrap_or_default();
+    let fields = body.fields.parse()?;
+    request.name = fields.name.flatten();
+    request.external_id = fields.external_id.flatten();
+    request.roles = fields.roles.unwrap_or_default();
+    request.trusted_metadata = fields.trusted_metadata.unwrap_or_default();
+    request.untrusted_metadata = fields.untrusted_metadata.unwrap_or_default();
     let (member, organization) =
         state.service.create_member(&parse::organization_ref(&organization_id)?, request).await?;
     let roles = state.service.policy().session_roles(&member.roles);
@@ -315,16 +340,8 @@ pub(super) async fn get_member(
 pub(super) struct UpdateMemberBody {
     #[serde(default)]
     email_address: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    external_id: Option<String>,
-    #[serde(default)]
-    roles: Option<Vec<String>>,
-    #[serde(default)]
-    trusted_metadata: Option<Value>,
-    #[serde(default)]
-    untrusted_metadata: Option<Value>,
+    #[serde(flatten)]
+    fields: MemberFields,
 }
 
 #[utoipa::path(
@@ -352,15 +369,7 @@ pub(super) async fn update_member(
 ) -> Answer {
     let update = UpdateMember {
         email_address: body.email_address.as_deref().map(parse::email).transpose()?,
-        name: body.name.map(|n| (!n.is_empty()).then_some(n)),
-        external_id: body
-            .external_id
-            .as_deref()
-            .map(|v| parse::optional_external_id(Some(v)))
-            .transpose()?,
-        roles: body.roles.as_deref().map(parse::roles).transpose()?,
-        trusted_metadata: parse::metadata(body.trusted_metadata, "trusted_metadata")?,
-        untrusted_metadata: parse::metadata(body.untrusted_metadata, "untrusted_metadata")?,
+        ..body.fields.parse()?
     };
     let (member, organization) = state
         .service
