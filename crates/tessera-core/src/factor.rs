@@ -40,6 +40,24 @@ pub enum FactorKind {
 }
 
 impl FactorType {
+    /// The wire value (Stytch's `type`), as serde writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::MagicLink => "magic_link",
+            Self::EmailOtp => "email_otp",
+            Self::Otp => "otp",
+            Self::Oauth => "oauth",
+            Self::Sso => "sso",
+            Self::Password => "password",
+            Self::Totp => "totp",
+            Self::RecoveryCodes => "recovery_codes",
+            Self::TrustedAuthToken => "trusted_auth_token",
+            Self::Impersonated => "impersonated",
+            Self::Imported => "imported",
+            Self::Webauthn => "webauthn",
+        }
+    }
+
     pub fn kind(self) -> FactorKind {
         match self {
             Self::Otp | Self::Totp | Self::RecoveryCodes | Self::Webauthn => FactorKind::Possession,
@@ -110,6 +128,36 @@ pub enum DeliveryMethod {
     Impersonation,
     ImportedAuth0,
     WebauthnRegistration,
+}
+
+impl DeliveryMethod {
+    /// The wire value (Stytch's `delivery_method`), as serde writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Whatsapp => "whatsapp",
+            Self::OauthGoogle => "oauth_google",
+            Self::OauthMicrosoft => "oauth_microsoft",
+            Self::OauthGithub => "oauth_github",
+            Self::OauthHubspot => "oauth_hubspot",
+            Self::OauthSlack => "oauth_slack",
+            Self::OauthExchangeGoogle => "oauth_exchange_google",
+            Self::OauthExchangeGithub => "oauth_exchange_github",
+            Self::OauthExchangeHubspot => "oauth_exchange_hubspot",
+            Self::OauthExchangeSlack => "oauth_exchange_slack",
+            Self::OauthAccessTokenExchange => "oauth_access_token_exchange",
+            Self::SsoSaml => "sso_saml",
+            Self::SsoOidc => "sso_oidc",
+            Self::Knowledge => "knowledge",
+            Self::AuthenticatorApp => "authenticator_app",
+            Self::RecoveryCode => "recovery_code",
+            Self::TrustedTokenExchange => "trusted_token_exchange",
+            Self::Impersonation => "impersonation",
+            Self::ImportedAuth0 => "imported_auth0",
+            Self::WebauthnRegistration => "webauthn_registration",
+        }
+    }
 }
 
 /// The detail object of a factor, serialized under its Stytch key (`email_factor`, ...).
@@ -357,8 +405,8 @@ fn check_coherent(
     method: DeliveryMethod,
     detail: Option<&FactorDetail>,
 ) -> Result<(), Error> {
-    let type_name = serde_name(&factor_type);
-    let method_name = serde_name(&method);
+    let type_name = factor_type.as_str();
+    let method_name = method.as_str();
     if !factor_type.allowed_delivery_methods().contains(&method) {
         return Err(invalid(format!(
             "delivery_method `{method_name}` does not fit type `{type_name}`"
@@ -373,10 +421,6 @@ fn check_coherent(
         )));
     }
     Ok(())
-}
-
-fn serde_name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// The stored form, checked on the way in so a corrupted row cannot yield an incoherent factor.
@@ -498,7 +542,11 @@ mod tests {
             "webauthn"
         ]))
         .unwrap();
+        for &t in &all_types {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str(), "as_str agrees with serde");
+        }
         for &m in &all_methods {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str(), "as_str agrees with serde");
             let mut accepting = Vec::new();
             for &t in &all_types {
                 let result = AuthenticationFactor::new(

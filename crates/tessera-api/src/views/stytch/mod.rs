@@ -35,5 +35,4 @@ pub use session::{
     AuthenticationFactor, AuthenticatorAppFactor, EmailFactor, FactorDetail, ImpersonatedFactor,
     MemberSession, OauthAccessTokenExchangeFactor, OauthExchangeFactor, OauthFactor,
     PhoneNumberFactor, RecoveryCodeFactor, SsoFactor, TrustedAuthTokenFactor, WebauthnFactor,
-    delivery_method_name, factor_type_name,
 };

@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tessera_core::{
-    DeliveryMethod, FactorType, MemberId, OrganizationId, RoleId, SessionId, factor as domain,
-};
+use tessera_core::{MemberId, OrganizationId, RoleId, SessionId, factor as domain};
 
 use crate::views::time;
 
@@ -88,8 +86,8 @@ pub struct AuthenticationFactor {
 impl AuthenticationFactor {
     pub fn new(factor: &domain::AuthenticationFactor) -> Self {
         Self {
-            factor_type: factor_type_name(factor.factor_type()).to_owned(),
-            delivery_method: delivery_method_name(factor.delivery_method()).to_owned(),
+            factor_type: factor.factor_type().as_str().to_owned(),
+            delivery_method: factor.delivery_method().as_str().to_owned(),
             created_at: factor.created_at(),
             last_authenticated_at: factor.last_authenticated_at(),
             updated_at: factor.updated_at(),
@@ -101,52 +99,6 @@ impl AuthenticationFactor {
 impl From<&domain::AuthenticationFactor> for AuthenticationFactor {
     fn from(factor: &domain::AuthenticationFactor) -> Self {
         Self::new(factor)
-    }
-}
-
-/// Stytch's `type` value of a factor type.
-pub fn factor_type_name(factor_type: FactorType) -> &'static str {
-    match factor_type {
-        FactorType::MagicLink => "magic_link",
-        FactorType::EmailOtp => "email_otp",
-        FactorType::Otp => "otp",
-        FactorType::Oauth => "oauth",
-        FactorType::Sso => "sso",
-        FactorType::Password => "password",
-        FactorType::Totp => "totp",
-        FactorType::RecoveryCodes => "recovery_codes",
-        FactorType::TrustedAuthToken => "trusted_auth_token",
-        FactorType::Impersonated => "impersonated",
-        FactorType::Imported => "imported",
-        FactorType::Webauthn => "webauthn",
-    }
-}
-
-/// Stytch's `delivery_method` value of a delivery method.
-pub fn delivery_method_name(method: DeliveryMethod) -> &'static str {
-    match method {
-        DeliveryMethod::Email => "email",
-        DeliveryMethod::Sms => "sms",
-        DeliveryMethod::Whatsapp => "whatsapp",
-        DeliveryMethod::OauthGoogle => "oauth_google",
-        DeliveryMethod::OauthMicrosoft => "oauth_microsoft",
-        DeliveryMethod::OauthGithub => "oauth_github",
-        DeliveryMethod::OauthHubspot => "oauth_hubspot",
-        DeliveryMethod::OauthSlack => "oauth_slack",
-        DeliveryMethod::OauthExchangeGoogle => "oauth_exchange_google",
-        DeliveryMethod::OauthExchangeGithub => "oauth_exchange_github",
-        DeliveryMethod::OauthExchangeHubspot => "oauth_exchange_hubspot",
-        DeliveryMethod::OauthExchangeSlack => "oauth_exchange_slack",
-        DeliveryMethod::OauthAccessTokenExchange => "oauth_access_token_exchange",
-        DeliveryMethod::SsoSaml => "sso_saml",
-        DeliveryMethod::SsoOidc => "sso_oidc",
-        DeliveryMethod::Knowledge => "knowledge",
-        DeliveryMethod::AuthenticatorApp => "authenticator_app",
-        DeliveryMethod::RecoveryCode => "recovery_code",
-        DeliveryMethod::TrustedTokenExchange => "trusted_token_exchange",
-        DeliveryMethod::Impersonation => "impersonation",
-        DeliveryMethod::ImportedAuth0 => "imported_auth0",
-        DeliveryMethod::WebauthnRegistration => "webauthn_registration",
     }
 }
 
