@@ -5,6 +5,12 @@
 //!   invariants, then every test of the workspace (doctests, then unit, property and integration
 //!   tests through cargo-nextest when installed, `cargo test` otherwise).
 //! - `lint`: formatting, clippy and the architecture invariants, without running tests.
+//! - `interop`: drives a real `tessera serve` with Stytch's Python SDK.
+//! - `bench [--quick] [--only NAME]`: runs every benchmark (Tessera, its floors and the
+//!   tower-sessions peer, in one run) and regenerates `docs/BENCHMARKS.md` and
+//!   `docs/benchmarks-authenticate.png` from their results (`bench.rs`). Needs PostgreSQL, installs
+//!   `wrk` with apt-get and matplotlib in `target/bench-venv` when missing. Never part of `test`:
+//!   benchmarks do not gate CI.
 //!
 //! Dependency-free on purpose: this crate is built before anything else on every invocation.
 
@@ -16,6 +22,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod bench;
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 const USAGE: &str = "\
@@ -25,6 +33,11 @@ tasks:
   test      fmt check, clippy -D warnings, architecture checks, all tests, SDK interop
   lint      fmt check, clippy -D warnings, architecture checks
   interop   drive a real `tessera serve` with Stytch's Python SDK (stytch==15.3.0)
+  bench     run every benchmark, then regenerate docs/BENCHMARKS.md and
+            docs/benchmarks-authenticate.png (needs PostgreSQL; installs wrk and matplotlib)
+              --quick       fewer samples and N up to 10^5 instead of 10^6
+              --only NAME   run one of token, jwt, authenticate, sessions, http, peer, keep the
+                            others' results, and regenerate the report from all of them
 ";
 
 fn main() -> ExitCode {
@@ -33,6 +46,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("lint") => lint(),
         Some("interop") => step("Stytch Python SDK interop", interop),
+        Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -137,20 +151,17 @@ fn check_architecture() -> Result {
 /// The PostgreSQL suites need a server. Under CI its absence is an error; elsewhere the run goes
 /// on, the suites skip their cases, and this banner says so where nobody can miss it.
 fn check_postgres() -> Result {
-    let url = env::var("TESSERA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url =
+        env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
     let address = postgres_address(&url);
-    let reachable = address
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_ok());
-    if reachable {
+    if tcp_reachable(&address) {
         eprintln!("PostgreSQL reachable at {address}");
         return Ok(());
     }
-    let how = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
-               or point TESSERA_TEST_POSTGRES_URL at a server (postgres://user@host:port/db)";
+    let how = format!(
+        "{START_POSTGRES}, or point TESSERA_TEST_POSTGRES_URL at a server \
+         (postgres://user@host:port/db)"
+    );
     if in_ci() {
         return Err(format!("PostgreSQL is unreachable at {address} and CI=true: {how}"));
     }
@@ -160,6 +171,20 @@ fn check_postgres() -> Result {
         bar = "!".repeat(78)
     );
     Ok(())
+}
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+const START_POSTGRES: &str =
+    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`";
+
+/// Whether a TCP connection to `host:port` succeeds within 3 seconds.
+fn tcp_reachable(address: &str) -> bool {
+    address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_ok())
 }
 
 /// `host:port` of a `postgres://[user[:password]@]host[:port][/db][?...]` URL.
@@ -190,7 +215,7 @@ fn interop() -> Result {
     let python =
         python().ok_or("python3 is not installed: `apt-get install python3 python3-venv`")?;
     let root = workspace_root();
-    let target = env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+    let target = target_dir();
     let venv = target.join("interop-venv");
     let venv_python = venv.join("bin").join("python");
     if !venv_python.exists() {
@@ -301,6 +326,13 @@ fn has_nextest() -> bool {
 
 fn cargo_bin() -> String {
     env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// `CARGO_TARGET_DIR` (relative to the current directory, as cargo reads it) or `target/`.
+fn target_dir() -> PathBuf {
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    std::path::absolute(&target).unwrap_or(target)
 }
 
 fn workspace_root() -> PathBuf {
