@@ -74,6 +74,7 @@ mod claims;
 mod keyring;
 mod keys;
 mod mint;
+mod reuse;
 mod verify;
 
 use std::{fmt, str::FromStr};
@@ -91,6 +92,7 @@ pub(crate) use self::{
     keyring::KeyRing,
     keys::LoadedKey,
     mint::mint,
+    reuse::JwtReuse,
 };
 use crate::{error::ServiceResult, views::SecretString};
 
@@ -164,6 +166,14 @@ pub struct JwtProfile {
     /// Extra time a retired key stays published beyond `lifetime + key_cache_ttl`, to cover the
     /// leeway of relying parties and clock skew. Default 60 s.
     pub retired_key_margin: TimeDelta,
+    /// An authenticate answers with the JWT minted for the same session less than this long
+    /// ago, when nothing in its claims has changed, instead of signing again (see
+    /// `jwt/reuse.rs`): handed-out JWTs then have at least `lifetime - reuse_window` left.
+    /// Default 30 s; zero mints every time.
+    pub reuse_window: TimeDelta,
+    /// How many sessions' JWTs are kept for reuse (about 1.3 KiB each). Default 10 000; zero
+    /// disables reuse.
+    pub reuse_capacity: usize,
 }
 
 impl JwtProfile {
@@ -179,6 +189,8 @@ impl JwtProfile {
             key_cache_ttl: TimeDelta::seconds(60),
             unknown_kid_reload_interval: TimeDelta::seconds(10),
             retired_key_margin: TimeDelta::seconds(60),
+            reuse_window: TimeDelta::seconds(30),
+            reuse_capacity: 10_000,
         }
     }
 

@@ -115,4 +115,22 @@ impl SessionService {
     ) -> ServiceResult<SessionJwt> {
         Ok(jwt::mint(key, &self.config.jwt, &self.config.claim_namespaces, found, roles, now)?)
     }
+
+    /// [`Self::mint_jwt`], or the JWT minted for the same state of the session less than
+    /// `reuse_window` ago (see `jwt/reuse.rs`).
+    pub(super) fn reuse_or_mint_jwt(
+        &self,
+        key: &LoadedKey,
+        found: &AuthenticatedSession,
+        roles: &[RoleId],
+        now: DateTime<Utc>,
+    ) -> ServiceResult<SessionJwt> {
+        let window = self.config.jwt.reuse_window;
+        if let Some(jwt) = self.jwt_reuse.get(found, roles, &key.kid, now, window) {
+            return Ok(jwt);
+        }
+        let jwt = self.mint_jwt(key, found, roles, now)?;
+        self.jwt_reuse.put(found, roles, &key.kid, now, &jwt);
+        Ok(jwt)
+    }
 }

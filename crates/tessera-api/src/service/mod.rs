@@ -25,7 +25,7 @@ pub use self::{
 use crate::{
     clock::{Clock, SystemClock},
     config::ServiceConfig,
-    jwt::KeyRing,
+    jwt::{JwtReuse, KeyRing},
     random::{OsRandom, RandomSource, Rng},
 };
 
@@ -83,6 +83,7 @@ pub struct SessionService {
     /// The signing keys, cached; shared by clones of this service (not by other services over
     /// the same store, which converge through the store).
     keys: Arc<KeyRing>,
+    jwt_reuse: Arc<JwtReuse>,
 }
 
 impl SessionService {
@@ -90,6 +91,7 @@ impl SessionService {
     pub fn new(store: Store, config: ServiceConfig) -> Self {
         Self {
             keys: Arc::new(KeyRing::new(store.signing_keys.clone())),
+            jwt_reuse: Arc::new(JwtReuse::new(config.jwt.reuse_capacity)),
             store,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),

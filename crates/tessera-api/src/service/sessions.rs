@@ -91,6 +91,9 @@ pub struct Authenticate {
     pub authorization_check: Option<AuthorizationCheck>,
     /// Step-up: require MFA and/or a recent factor, on top of the organization's policy.
     pub assurance: AssuranceRequirement,
+    /// Answer with a session JWT (default; the HTTP API always does). An embedding host that
+    /// only needs the answer can skip it, and the signature it costs.
+    pub with_jwt: bool,
 }
 
 impl Authenticate {
@@ -101,7 +104,14 @@ impl Authenticate {
             custom_claims: None,
             authorization_check: None,
             assurance: AssuranceRequirement::default(),
+            with_jwt: true,
         }
+    }
+
+    /// Answer without a session JWT.
+    pub fn without_jwt(mut self) -> Self {
+        self.with_jwt = false;
+        self
     }
 }
 
@@ -111,8 +121,10 @@ pub struct Authenticated {
     pub session: AuthenticatedSession,
     pub roles: Vec<RoleId>,
     pub verdict: Option<Verdict>,
-    /// A fresh session JWT, minted at the operation's `now` from the state after its writes.
-    pub jwt: SessionJwt,
+    /// A session JWT of the state after the operation's writes (unless the request asked for
+    /// none): minted at the operation's `now`, or, when nothing in its claims changed, the one
+    /// minted for this session less than `JwtProfile::reuse_window` ago.
+    pub jwt: Option<SessionJwt>,
 }
 
 /// What to revoke.
@@ -293,7 +305,10 @@ impl SessionService {
             // atomically against the current claims.
             found.session.custom_claims.patched(patch, namespaces)?;
         }
-        let key = self.signing_key(now).await?;
+        let key = match request.with_jwt {
+            true => Some(self.signing_key(now).await?),
+            false => None,
+        };
 
         let (organization_id, session_id) = (found.organization.id, found.session.id);
         let mut access_recorded = false;
@@ -324,7 +339,7 @@ impl SessionService {
         {
             found.session.times.last_accessed_at = now;
         }
-        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        let jwt = key.map(|key| self.reuse_or_mint_jwt(&key, &found, &roles, now)).transpose()?;
         Ok(Authenticated { session: found, roles, verdict, jwt })
     }
 

@@ -193,12 +193,12 @@ on_every_store! {
         h.service.update_member(&acme.id.into(), &MemberRef::Id(ada.id), update).await.unwrap();
         h.clock.advance(TimeDelta::seconds(90));
         let auth = h.service.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        let claims = payload(&auth.jwt);
+        let claims = payload(auth.jwt.as_ref().unwrap());
         assert_eq!(claims["iat"], json!(iat + 90));
         assert_eq!(claims["exp"], json!(iat + 390));
         assert_eq!(claims["https://stytch.com/session"]["last_accessed_at"], json!("2026-07-01T09:01:30Z"));
         assert_eq!(claims["https://stytch.com/session"]["roles"], json!(["tessera_member", "editor"]));
-        assert_ne!(auth.jwt, issued.jwt);
+        assert_ne!(auth.jwt.as_ref(), Some(&issued.jwt));
 
         // Add factor: the JWT carries both factors.
         let stepped = h.service
@@ -227,7 +227,7 @@ on_every_store! {
 
         // Secrets stay out of Debug.
         for shown in [format!("{issued:?}"), format!("{auth:?}"), format!("{exchanged:?}")] {
-            for secret in [issued.jwt.expose(), auth.jwt.expose(), exchanged.jwt.expose()] {
+            for secret in [issued.jwt.expose(), auth.jwt.as_ref().unwrap().expose(), exchanged.jwt.expose()] {
                 assert!(!shown.contains(secret), "{shown}");
             }
         }
@@ -246,7 +246,7 @@ on_every_store! {
         assert_eq!(auth.session.session.id, issued.session.session.id);
         assert_eq!(auth.session.session.times.expires_at, t0() + TimeDelta::minutes(122));
         assert_eq!(auth.session.session.times.last_accessed_at, t0() + TimeDelta::minutes(2));
-        let claims = payload(&auth.jwt);
+        let claims = payload(auth.jwt.as_ref().unwrap());
         assert_eq!(claims["iat"], json!((t0() + TimeDelta::minutes(2)).timestamp()));
         assert_eq!(claims["plan"], json!("team"));
         assert_eq!(claims["https://stytch.com/session"]["expires_at"], json!("2026-07-01T11:02:00Z"));
@@ -268,12 +268,12 @@ on_every_store! {
 
         let auth = h.service.authenticate(Authenticate::new(jwt(&issued.jwt))).await.unwrap();
         assert_eq!(auth.session.session.id, issued.session.session.id);
-        assert_eq!(payload(&auth.jwt)["iat"], json!((t0() + TimeDelta::minutes(20)).timestamp()));
-        local(&h.service, auth.jwt.expose()).await.unwrap();
+        assert_eq!(payload(auth.jwt.as_ref().unwrap())["iat"], json!((t0() + TimeDelta::minutes(20)).timestamp()));
+        local(&h.service, auth.jwt.as_ref().unwrap().expose()).await.unwrap();
 
         // Once the session itself is over, the JWT is no use.
         h.clock.advance(TimeDelta::minutes(41));
-        let err = h.service.authenticate(Authenticate::new(jwt(&auth.jwt))).await.unwrap_err();
+        let err = h.service.authenticate(Authenticate::new(jwt(auth.jwt.as_ref().unwrap()))).await.unwrap_err();
         assert!(err.is_session_not_found(), "{err:?}");
     }
 
@@ -328,7 +328,7 @@ on_every_store! {
             })
             .await
             .unwrap();
-        for old in [&issued.jwt, &stepped.jwt, &auth.jwt] {
+        for old in [&issued.jwt, &stepped.jwt, auth.jwt.as_ref().unwrap()] {
             let err = h.service.authenticate(Authenticate::new(jwt(old))).await.unwrap_err();
             assert_eq!(err.error_type(), ErrorType::SessionNotFound);
         }
@@ -384,8 +384,8 @@ on_every_store! {
 
         // The new key signs from now on.
         let auth = h.service.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        assert_eq!(header(&auth.jwt)["kid"], json!(k2));
-        local(&h.service, auth.jwt.expose()).await.unwrap();
+        assert_eq!(header(auth.jwt.as_ref().unwrap())["kid"], json!(k2));
+        local(&h.service, auth.jwt.as_ref().unwrap().expose()).await.unwrap();
 
         // The JWT signed before the rotation verifies after it, until it expires.
         h.clock.set(t0() + TimeDelta::seconds(299));
@@ -428,8 +428,8 @@ on_every_store! {
         assert_eq!(other.jwks().await.unwrap(), h.service.jwks().await.unwrap());
         local(&other, issued.jwt.expose()).await.unwrap();
         let auth = other.authenticate(Authenticate::new(jwt(&issued.jwt))).await.unwrap();
-        assert_eq!(header(&auth.jwt)["kid"], header(&issued.jwt)["kid"]);
-        local(&h.service, auth.jwt.expose()).await.unwrap();
+        assert_eq!(header(auth.jwt.as_ref().unwrap())["kid"], header(&issued.jwt)["kid"]);
+        local(&h.service, auth.jwt.as_ref().unwrap().expose()).await.unwrap();
 
         // A rotation on one node. Another node keeps signing with the old key (still published)
         // until its cache TTL runs out; a JWT with the new kid makes it reload at once.
@@ -438,21 +438,75 @@ on_every_store! {
         h.clock.advance(TimeDelta::seconds(5));
         let k2 = h.service.rotate_signing_key().await.unwrap();
         let stale = other.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        assert_ne!(header(&stale.jwt)["kid"], json!(k2), "within the TTL: the old key");
-        local(&h.service, stale.jwt.expose()).await.unwrap();
+        assert_ne!(header(stale.jwt.as_ref().unwrap())["kid"], json!(k2), "within the TTL: the old key");
+        local(&h.service, stale.jwt.as_ref().unwrap().expose()).await.unwrap();
         let fresh = h.service.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        assert_eq!(header(&fresh.jwt)["kid"], json!(k2));
-        local(&other, fresh.jwt.expose()).await.unwrap();
+        assert_eq!(header(fresh.jwt.as_ref().unwrap())["kid"], json!(k2));
+        local(&other, fresh.jwt.as_ref().unwrap().expose()).await.unwrap();
         let reloaded = other.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        assert_eq!(header(&reloaded.jwt)["kid"], json!(k2), "the unknown kid refreshed the cache");
+        assert_eq!(header(reloaded.jwt.as_ref().unwrap())["kid"], json!(k2), "the unknown kid refreshed the cache");
         let stale = third.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        assert_ne!(header(&stale.jwt)["kid"], json!(k2));
+        assert_ne!(header(stale.jwt.as_ref().unwrap())["kid"], json!(k2));
         h.clock.advance(TimeDelta::seconds(61));
         let later = third.authenticate(Authenticate::new(token(&issued))).await.unwrap();
-        assert_eq!(header(&later.jwt)["kid"], json!(k2), "after the TTL");
+        assert_eq!(header(later.jwt.as_ref().unwrap())["kid"], json!(k2), "after the TTL");
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reuse: an authenticate within the reuse window answers the JWT it already minted, unless
+// anything in its claims changed
+
+on_every_store! {
+    async fn jwt_is_reused_within_the_window_until_the_claims_change(h: Harness) {
+        let acme = h.organization("acme").await;
+        let ada = h.member(&acme, "ada@example.com").await;
+        let issued = h.session(&ada, &["email"]).await;
+        let again = async || {
+            let auth = h.service.authenticate(Authenticate::new(token(&issued))).await.unwrap();
+            auth.jwt.unwrap()
+        };
+
+        let first = again().await;
+        h.clock.advance(TimeDelta::seconds(10));
+        assert_eq!(again().await, first, "10 s later, nothing changed: the same JWT");
+
+        h.clock.advance(TimeDelta::seconds(20));
+        let second = again().await;
+        assert_ne!(second, first, "30 s after it was minted: a new one");
+        assert_eq!(payload(&second)["iat"], json!(payload(&first)["iat"].as_i64().unwrap() + 30));
+
+        // A claims patch, a member update and a touch each change the claims: a new JWT at once.
+        let mut patch = Authenticate::new(token(&issued));
+        patch.custom_claims = Some(json!({"plan": "team"}));
+        let patched = h.service.authenticate(patch).await.unwrap().jwt.unwrap();
+        assert_eq!(payload(&patched)["plan"], json!("team"));
+        assert_eq!(again().await, patched);
+
+        let update = tessera_api::UpdateMember {
+            roles: Some(vec![tessera_core::RoleId::parse("editor").unwrap()]),
+            ..Default::default()
+        };
+        h.service.update_member(&acme.id.into(), &MemberRef::Id(ada.id), update).await.unwrap();
+        let promoted = again().await;
+        assert_eq!(payload(&promoted)["https://stytch.com/session"]["roles"], json!(["tessera_member", "editor"]));
+
+        h.clock.advance(TimeDelta::seconds(61));
+        let touched = again().await;
+        assert_ne!(touched, promoted, "a touch moved last_accessed_at");
+        assert_eq!(
+            payload(&touched)["https://stytch.com/session"]["last_accessed_at"],
+            json!((t0() + TimeDelta::seconds(91)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        );
+
+        // Without a JWT: none minted. Revoked: refused, whatever is cached.
+        let bare = h.service.authenticate(Authenticate::new(token(&issued)).without_jwt()).await.unwrap();
+        assert!(bare.jwt.is_none());
+        h.service.revoke(Revoke::Token(issued.token.expose().to_owned())).await.unwrap();
+        let err = h.service.authenticate(Authenticate::new(token(&issued))).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::SessionNotFound);
+    }
+}
 // ---------------------------------------------------------------------------------------------
 // Refusals (RFC 8725), each through both verifiers
 
@@ -557,7 +611,7 @@ async fn forged_and_foreign_jwts_are_refused() {
         sibling(&h, other_audience).authenticate(Authenticate::new(token(&issued))).await.unwrap();
     refused_everywhere(
         &h,
-        foreign.jwt.expose(),
+        foreign.jwt.as_ref().unwrap().expose(),
         JwtError::InvalidAudience,
         ErrorType::JwtInvalidAudience,
     )
@@ -568,7 +622,7 @@ async fn forged_and_foreign_jwts_are_refused() {
         .unwrap();
     refused_everywhere(
         &h,
-        foreign.jwt.expose(),
+        foreign.jwt.as_ref().unwrap().expose(),
         JwtError::InvalidIssuer,
         ErrorType::JwtInvalidIssuer,
     )
@@ -653,15 +707,15 @@ async fn time_claims_are_enforced_with_leeway() {
     let early = node.authenticate(Authenticate::new(token(&issued))).await.unwrap();
     h.clock.set(t0());
     let err =
-        h.service.authenticate_jwt_local(early.jwt.expose(), with(0, None)).await.unwrap_err();
+        h.service.authenticate_jwt_local(early.jwt.as_ref().unwrap().expose(), with(0, None)).await.unwrap_err();
     assert_eq!(jwt_error(err), JwtError::NotYetValid);
-    h.service.authenticate_jwt_local(early.jwt.expose(), with(120, None)).await.unwrap();
+    h.service.authenticate_jwt_local(early.jwt.as_ref().unwrap().expose(), with(120, None)).await.unwrap();
     // The remote path tolerates 30 s of skew between nodes, not two minutes.
-    let err = remote(&h.service, early.jwt.expose()).await.unwrap_err();
+    let err = remote(&h.service, early.jwt.as_ref().unwrap().expose()).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::JwtInvalidClaims);
     assert_eq!(jwt_error(err), JwtError::NotYetValid);
     h.clock.set(t0() + TimeDelta::seconds(90));
-    remote(&h.service, early.jwt.expose()).await.unwrap();
+    remote(&h.service, early.jwt.as_ref().unwrap().expose()).await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -836,7 +890,7 @@ async fn the_eddsa_profile_mints_and_verifies_with_ed25519() {
         .await
         .unwrap();
     let auth = service.authenticate(Authenticate::new(jwt(&issued.jwt))).await.unwrap();
-    assert_eq!(header(&auth.jwt)["alg"], "EdDSA");
+    assert_eq!(header(auth.jwt.as_ref().unwrap())["alg"], "EdDSA");
 
     let jwks = service.jwks().await.unwrap();
     let key = serde_json::to_value(&jwks.keys[0]).unwrap();
@@ -893,12 +947,12 @@ async fn two_nodes_creating_the_first_key_at_once_converge() {
     let stored = h.service.store().signing_keys.list_signing_keys().await.unwrap();
     assert_eq!(active_kids(&stored).len(), 1);
     let winner = active_kids(&stored)[0].to_owned();
-    assert_eq!(header(&from_b.jwt)["kid"], json!(winner));
-    local(&h.service, from_b.jwt.expose()).await.unwrap();
+    assert_eq!(header(from_b.jwt.as_ref().unwrap())["kid"], json!(winner));
+    local(&h.service, from_b.jwt.as_ref().unwrap().expose()).await.unwrap();
     local(&b, a.jwt.expose()).await.unwrap();
     h.clock.advance(TimeDelta::seconds(61));
     let from_a = h.service.authenticate(Authenticate::new(token(&a))).await.unwrap();
-    assert_eq!(header(&from_a.jwt)["kid"], json!(winner));
+    assert_eq!(header(from_a.jwt.as_ref().unwrap())["kid"], json!(winner));
     assert_eq!(h.service.jwks().await.unwrap(), b.jwks().await.unwrap());
 }
 
@@ -931,7 +985,7 @@ async fn concurrent_first_use_on_one_store_leaves_one_signing_key() {
     let mut kids = Vec::new();
     for (node, one) in nodes.iter().zip(&issued) {
         let auth = node.authenticate(Authenticate::new(token(one))).await.unwrap();
-        kids.push(header(&auth.jwt)["kid"].clone());
+        kids.push(header(auth.jwt.as_ref().unwrap())["kid"].clone());
     }
     kids.dedup();
     assert_eq!(kids.len(), 1, "{kids:?}");

@@ -117,13 +117,17 @@ pub(super) async fn authenticate(
     request.authorization_check =
         body.authorization_check.map(AuthorizationCheckBody::parse).transpose()?;
     let authenticated = state.service.authenticate(request).await?;
+    // `Authenticate::new` asks for a JWT; Stytch's answer always carries one.
+    let jwt = authenticated.jwt.as_ref().ok_or_else(|| {
+        ApiError::new(ErrorType::InternalServerError, "the session JWT is missing")
+    })?;
     Ok(ok(
         &request_id,
         AuthenticateResponse::new(
             &authenticated.session,
             &authenticated.roles,
             echoed_token,
-            authenticated.jwt.expose(),
+            jwt.expose(),
             authenticated.verdict.as_ref(),
         ),
     ))
