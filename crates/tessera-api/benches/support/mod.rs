@@ -14,7 +14,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::{SeedableRng, rngs::StdRng};
 use tessera_api::{Clock, ManualClock, ServiceConfig, SessionService, SystemClock};
 use tessera_bench::{Measurement, Timed};
-use tessera_core::{MemberSession, SessionId, SessionToken, TokenHash, TokenPrefix};
+use tessera_core::{
+    MemberRef, MemberSession, OrganizationRef, SessionId, SessionToken, TokenHash, TokenPrefix,
+};
 use tessera_store::{
     Store, memory::MemoryStore, postgres::PostgresStore, sqlite::SqliteStore,
     testing::fixture::Fixture,
@@ -63,6 +65,10 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn new(backend: Backend) -> Self {
+        Self::with_config(backend, ServiceConfig::new("project-bench")).await
+    }
+
+    pub(crate) async fn with_config(backend: Backend, config: ServiceConfig) -> Self {
         let now = SystemClock.now();
         let mut pg_pool = None;
         let (store, location, dir) = match backend {
@@ -81,7 +87,7 @@ impl World {
                 (pg.into_store(), url, None)
             }
         };
-        let service = SessionService::new(store.clone(), ServiceConfig::new("project-bench"))
+        let service = SessionService::new(store.clone(), config)
             .with_clock(Arc::new(ManualClock::new(now + TimeDelta::seconds(1))));
         let mut world = Self {
             backend,
@@ -232,6 +238,12 @@ impl World {
         assert_eq!(copied.rows_affected(), rows.len() as u64, "every template row exists");
         sqlx::query("ANALYZE sessions").execute(&pool).await.expect("analyze");
         pool.close().await;
+    }
+
+    /// The organization and member of the i-th template session (wrapping).
+    pub(crate) fn member(&self, i: u64) -> (OrganizationRef, MemberRef) {
+        let template = &self.templates[index(i, self.templates.len())];
+        (template.organization_id.into(), MemberRef::Id(template.member_id))
     }
 
     /// The i-th token (wrapping), for spreading lookups over all sessions.

@@ -59,6 +59,17 @@ struct Version {
 }
 
 impl Version {
+    /// Whether `found` with `roles`, signed by `kid`, is this version (without allocating).
+    fn matches(&self, found: &AuthenticatedSession, roles: &[RoleId], kid: &str) -> bool {
+        self.session_updated_at == found.session.updated_at
+            && self.last_accessed_at == found.session.times.last_accessed_at
+            && self.expires_at == found.session.times.expires_at
+            && self.member_updated_at == found.member.updated_at
+            && self.organization_updated_at == found.organization.updated_at
+            && self.roles == roles
+            && self.kid == kid
+    }
+
     fn of(found: &AuthenticatedSession, roles: &[RoleId], kid: &str) -> Self {
         Self {
             session_updated_at: found.session.updated_at,
@@ -98,7 +109,7 @@ impl JwtReuse {
         let minted = shard.get(&found.session.id)?;
         let age = now - minted.issued_at;
         let fresh = age >= TimeDelta::zero() && age < window;
-        (fresh && minted.version == Version::of(found, roles, kid)).then(|| minted.jwt.clone())
+        (fresh && minted.version.matches(found, roles, kid)).then(|| minted.jwt.clone())
     }
 
     /// Remembers the JWT just minted for this state of the session.

@@ -31,6 +31,15 @@ impl SessionService {
         self.keys.rotate(&self.config.jwt, self.clock.now()).await
     }
 
+    /// A newly signed JWT of `found` as it is, issued now, with the member's current roles: for
+    /// a host that holds a session (e.g. from [`Self::authenticate`] without a JWT) and needs
+    /// its JWT after all. Always signs (no reuse).
+    pub async fn session_jwt(&self, found: &AuthenticatedSession) -> ServiceResult<SessionJwt> {
+        let now = self.clock.now();
+        let key = self.signing_key(now).await?;
+        self.mint_jwt(&key, found, &self.session_roles(found), now)
+    }
+
     /// Verifies a session JWT **without reading any session, member or organization**: the
     /// signature against the cached keys, and every claim, `exp` included (with
     /// `options.leeway`), plus the optional maximum token age. Returns what the JWT says.

@@ -706,10 +706,16 @@ async fn time_claims_are_enforced_with_leeway() {
     let node = SessionService::new(h.service.store().clone(), config()).with_clock(ahead);
     let early = node.authenticate(Authenticate::new(token(&issued))).await.unwrap();
     h.clock.set(t0());
-    let err =
-        h.service.authenticate_jwt_local(early.jwt.as_ref().unwrap().expose(), with(0, None)).await.unwrap_err();
+    let err = h
+        .service
+        .authenticate_jwt_local(early.jwt.as_ref().unwrap().expose(), with(0, None))
+        .await
+        .unwrap_err();
     assert_eq!(jwt_error(err), JwtError::NotYetValid);
-    h.service.authenticate_jwt_local(early.jwt.as_ref().unwrap().expose(), with(120, None)).await.unwrap();
+    h.service
+        .authenticate_jwt_local(early.jwt.as_ref().unwrap().expose(), with(120, None))
+        .await
+        .unwrap();
     // The remote path tolerates 30 s of skew between nodes, not two minutes.
     let err = remote(&h.service, early.jwt.as_ref().unwrap().expose()).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::JwtInvalidClaims);
