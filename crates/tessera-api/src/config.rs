@@ -29,6 +29,10 @@ pub struct ServiceConfig {
     pub purge_retention: TimeDelta,
     /// Sessions deleted per purge statement: bounded so authenticate latency stays flat.
     pub purge_batch_size: u32,
+    /// After each batch, purge pauses this many times as long as the batch took (default 1:
+    /// a purge uses at most half of the store's write capacity and of a core, so concurrent
+    /// authenticates keep their latency; docs/BENCHMARKS.md). 0 purges flat out.
+    pub purge_pause_ratio: u32,
 }
 
 impl ServiceConfig {
@@ -46,6 +50,7 @@ impl ServiceConfig {
                     .into(),
             purge_retention: TimeDelta::days(7),
             purge_batch_size: 1000,
+            purge_pause_ratio: 1,
         }
     }
 }
