@@ -678,10 +678,11 @@ def section(group: str, rows: list[Record]) -> str:
 
 def run_table(run: Run | None, reruns: list[Run], records: list[Record]) -> str:
     run = run or Run()
-    ns = sorted({r.n for r in records if r.n is not None})
+    # The session counts authenticate was measured at (other groups use their own N).
+    ns = sorted({r.n for r in records if r.n is not None and r.group.startswith("authenticate/")})
     mode = run.mode
     if ns:
-        mode += f" (N = {', '.join(fmt_n(n) for n in ns)})"
+        mode += f" (authenticate at N = {', '.join(fmt_n(n) for n in ns)})"
     rows = [
         ("Date", run.started_at),
         ("Mode", mode),
