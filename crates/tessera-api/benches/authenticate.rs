@@ -3,7 +3,8 @@
 //! `cargo xtask bench`; the figures land in docs/BENCHMARKS.md.
 //!
 //! - memory: floor = SHA-256 of the token + a `HashMap<[u8; 32], _>` lookup over the same N.
-//! - SQLite: floor = a raw rusqlite prepared point select by token hash, on the same file.
+//! - SQLite: floor = a raw rusqlite prepared point select by token hash, on the same file, with
+//!   the same reader pragmas as the store (memory-mapped, 16 MiB page cache).
 //! - PostgreSQL: floor = one prepared indexed point select by token hash, over the store's pool.
 //!
 //! Tessera's figure is `SessionService::authenticate` with a token and without a session JWT:
@@ -35,7 +36,7 @@ fn main() {
     let settings = Settings::from_env();
     let mut c = tessera_bench::config();
     let rt = runtime();
-    for backend in [Backend::Memory, Backend::Sqlite, Backend::Postgres] {
+    for backend in settings_backends() {
         let mut world = rt.block_on(World::new(backend));
         for &n in &settings.sizes() {
             rt.block_on(world.grow_to(n));
@@ -46,6 +47,15 @@ fn main() {
         }
     }
     c.final_summary();
+}
+
+/// Every store, or those named in `TESSERA_BENCH_STORES` (e.g. `sqlite,postgres`).
+fn settings_backends() -> Vec<Backend> {
+    let all = [Backend::Memory, Backend::Sqlite, Backend::Postgres];
+    match std::env::var("TESSERA_BENCH_STORES") {
+        Ok(names) => all.into_iter().filter(|b| names.split(',').any(|n| n == b.name())).collect(),
+        Err(_) => all.to_vec(),
+    }
 }
 
 fn bench_size(c: &mut Criterion, rt: &tokio::runtime::Runtime, world: &Arc<World>, n: usize) {
@@ -231,10 +241,17 @@ async fn authenticate(world: &World, i: u64) -> tessera_api::Authenticated {
     world.service.authenticate(request).await.expect("a live session")
 }
 
+/// A read-only connection with the store's reader pragmas (memory map, 16 MiB page cache), so
+/// that the floor and Tessera read the file the same way.
 fn sqlite_reader(path: &str) -> rusqlite::Connection {
     let flags =
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    rusqlite::Connection::open_with_flags(path, flags).expect("open the SQLite file")
+    let connection =
+        rusqlite::Connection::open_with_flags(path, flags).expect("open the SQLite file");
+    connection
+        .execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;")
+        .expect("reader pragmas");
+    connection
 }
 
 fn sqlite_select(connection: &rusqlite::Connection, world: &World, i: u64) -> Vec<u8> {
