@@ -16,8 +16,8 @@ use std::{
 };
 
 use crate::{
-    DEFAULT_POSTGRES_URL, Result, START_POSTGRES, cargo_bin, postgres_address, python, run, step,
-    target_dir, tcp_reachable, workspace_root,
+    DEFAULT_POSTGRES_URL, Result, START_POSTGRES, cargo, cargo_bin, postgres_address, python, run,
+    step, target_dir, tcp_reachable, workspace_root,
 };
 
 /// Every benchmark, in the order a full run takes them. Adding one is one line here.
@@ -71,8 +71,11 @@ impl Bench {
             command.env_remove("TESSERA_BENCH_QUICK");
         }
         match self.kind {
-            Kind::CargoBench { package } => {
-                command.args(["bench", "--locked", "-p", package, "--bench", self.name]);
+            Kind::CargoBench { .. } => {
+                // `--workspace`, not `-p`: every bench then sees the same unified features, so
+                // the one build of `build_benches` serves them all (with `-p`, shared
+                // dependencies are rebuilt for each package's feature set).
+                command.args(["bench", "--locked", "--workspace", "--bench", self.name]);
             }
             Kind::Standalone { manifest } => {
                 command
@@ -92,7 +95,7 @@ impl Bench {
     fn describe(&self) -> String {
         match self.kind {
             Kind::CargoBench { package } => {
-                format!("cargo bench --locked -p {package} --bench {}", self.name)
+                format!("cargo bench --locked --workspace --bench {} ({package})", self.name)
             }
             Kind::Standalone { manifest } => {
                 format!("cargo run --release --locked --manifest-path {manifest}")
@@ -205,6 +208,19 @@ pub(crate) fn bench(args: &[String]) -> Result {
     let rustc = capture(Command::new("rustc").arg("--version").current_dir(&root));
     let env = BenchEnv { quick: options.quick, results: &results, target: &target, wrk: &wrk };
     let mut steps = Vec::new();
+    if selected.iter().any(|b| matches!(b.kind, Kind::CargoBench { .. })) {
+        // One build of every bench binary, using both cores throughout.
+        let started = Instant::now();
+        let built = step("build the benchmarks (cargo bench --workspace --no-run)", || {
+            cargo(&["bench", "--locked", "--workspace", "--no-run"])
+        });
+        steps.push(StepRecord {
+            name: "build",
+            duration_s: started.elapsed().as_secs_f64(),
+            ok: built.is_ok(),
+        });
+        built?;
+    }
     for bench in selected {
         fs::create_dir_all(results.join(bench.name))
             .map_err(|e| format!("cannot create {}: {e}", results.join(bench.name).display()))?;
