@@ -158,6 +158,10 @@ impl World {
                 Backend::Postgres => self.copy_postgres(chunk, expires_at).await,
             }
         }
+        if let Some(pool) = &self.pg_pool {
+            // Fresh statistics, as autovacuum would eventually give a table grown this much.
+            sqlx::query("ANALYZE sessions").execute(pool).await.expect("analyze");
+        }
         eprintln!(
             "seeded {added} {} sessions into {} in {:.1} s",
             if keep_tokens { "live" } else { "expired" },
@@ -213,7 +217,7 @@ impl World {
         rows: &[(SessionId, TokenHash, usize)],
         expires_at: DateTime<Utc>,
     ) {
-        let pool = sqlx::PgPool::connect(&self.location).await.expect("connect");
+        let pool = self.pg_pool.as_ref().expect("the store's pool");
         let ids: Vec<uuid::Uuid> = rows.iter().map(|(id, _, _)| *id.as_uuid()).collect();
         let hashes: Vec<Vec<u8>> = rows.iter().map(|(_, h, _)| h.as_bytes().to_vec()).collect();
         let templates: Vec<uuid::Uuid> =
@@ -232,12 +236,10 @@ impl World {
         .bind(&hashes)
         .bind(&templates)
         .bind(expires_at)
-        .execute(&pool)
+        .execute(pool)
         .await
         .expect("copy session rows");
         assert_eq!(copied.rows_affected(), rows.len() as u64, "every template row exists");
-        sqlx::query("ANALYZE sessions").execute(&pool).await.expect("analyze");
-        pool.close().await;
     }
 
     /// The organization and member of the i-th template session (wrapping).
