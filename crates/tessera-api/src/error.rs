@@ -29,7 +29,7 @@ pub enum ServiceError {
     SigningKey(#[from] KeyError),
     /// Exchange found no factor that is valid in the target organization.
     #[error(
-        "the session has no factor that carries into another organization (only email-based factors do)"
+        "the session has no factor that carries into another organization: only an email factor naming the member's address (`email_factor.email_address`) proves it there"
     )]
     InsufficientFactorsForExchange,
 }

@@ -28,7 +28,7 @@ pub use crate::{
     random::{OsRandom, RandomSource, SeededRandom},
     service::{
         AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,
-        Credential, Exchange, IssuedSession, Revoke, SessionService, UpdateMember,
-        UpdateOrganization,
+        Credential, Exchange, IssuedSession, PENDING_MFA_LIFETIME, Revoke, SessionService,
+        UpdateMember, UpdateOrganization,
     },
 };

@@ -1,10 +1,12 @@
 //! Assurance: is a session multi-factor, and are its factors fresh enough for what is asked?
 
+use std::{fmt, str::FromStr};
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::Error,
+    error::{Error, echo},
     factor::{AuthenticationFactor, FactorKind},
 };
 
@@ -15,6 +17,42 @@ pub enum MfaPolicy {
     #[default]
     Optional,
     RequiredForAll,
+}
+
+impl MfaPolicy {
+    pub const ALL: [MfaPolicy; 2] = [Self::Optional, Self::RequiredForAll];
+
+    /// The wire value (Stytch's `mfa_policy`), as serde writes it and stores keep it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Optional => "OPTIONAL",
+            Self::RequiredForAll => "REQUIRED_FOR_ALL",
+        }
+    }
+
+    /// The exact wire value; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|policy| policy.as_str() == s)
+    }
+
+    /// Whether a session with these factors meets this policy. A session that does not may be
+    /// stepped up (a factor added) but never authenticates and never carries a session JWT.
+    pub fn is_met_by(self, factors: &[AuthenticationFactor]) -> bool {
+        self == Self::Optional || is_multi_factor(factors)
+    }
+}
+
+impl fmt::Display for MfaPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MfaPolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s).ok_or_else(|| Error::InvalidMfaPolicy { value: echo(s) })
+    }
 }
 
 /// What an authenticate call may ask for on top of the organization's rules (step-up).
@@ -45,8 +83,7 @@ pub fn check(
     requirement: AssuranceRequirement,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let mfa_needed = requirement.require_mfa || policy == MfaPolicy::RequiredForAll;
-    if mfa_needed && !is_multi_factor(factors) {
+    if !policy.is_met_by(factors) || (requirement.require_mfa && !is_multi_factor(factors)) {
         return Err(Error::MfaRequired);
     }
     if let Some(max_age) = requirement.max_factor_age {
@@ -149,5 +186,11 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<MfaPolicy>("\"OPTIONAL\"").unwrap(), MfaPolicy::Optional);
         assert!(serde_json::from_str::<MfaPolicy>("\"SOMETIMES\"").is_err());
+        for policy in MfaPolicy::ALL {
+            assert_eq!(serde_json::to_value(policy).unwrap(), policy.as_str());
+            assert_eq!(policy.as_str().parse::<MfaPolicy>().unwrap(), policy);
+        }
+        let err = "required_for_all".parse::<MfaPolicy>().unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::InvalidOrganizationMfaPolicy);
     }
 }

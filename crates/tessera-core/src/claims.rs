@@ -7,7 +7,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::{
+    error::{Error, echo},
+    metadata::{is_storable_map, serialized_len},
+};
 
 /// "Total custom claims size cannot exceed four kilobytes" (Stytch).
 pub const MAX_CUSTOM_CLAIMS_BYTES: usize = 4096;
@@ -79,11 +82,10 @@ impl CustomClaims {
                 reason: "session_custom_claims must be a JSON object",
             });
         };
-        let mut reserved: Vec<String> =
+        let reserved: Vec<String> =
             patch_map.keys().filter(|k| namespaces.is_reserved(k)).cloned().collect();
         if !reserved.is_empty() {
-            reserved.sort();
-            return Err(Error::ReservedClaims { keys: reserved });
+            return Err(Error::ReservedClaims { keys: listed(reserved) });
         }
         let mut merged = Value::Object(self.0.clone());
         merge_patch(&mut merged, patch);
@@ -97,6 +99,11 @@ impl CustomClaims {
         let size = serialized_len(&map);
         if size > MAX_CUSTOM_CLAIMS_BYTES {
             return Err(Error::CustomClaimsTooLarge { size, limit: MAX_CUSTOM_CLAIMS_BYTES });
+        }
+        if !is_storable_map(&map) {
+            return Err(Error::InvalidCustomClaims {
+                reason: "custom claims must not contain NUL characters",
+            });
         }
         Ok(Self(map))
     }
@@ -115,23 +122,13 @@ impl CustomClaims {
     }
 }
 
-fn serialized_len(map: &Map<String, Value>) -> usize {
-    // Serializing a map of JSON values cannot fail; count bytes without allocating a buffer.
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, map) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
-    }
+/// How many reserved names a refusal lists at most (the patch is the caller's input).
+const MAX_LISTED_RESERVED_KEYS: usize = 8;
+
+fn listed(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys.truncate(MAX_LISTED_RESERVED_KEYS);
+    keys.iter().map(|key| echo(key)).collect()
 }
 
 /// RFC 7396 JSON Merge Patch: members with a value replace, members with `null` delete, objects

@@ -8,10 +8,11 @@ use std::fmt;
 
 use crate::token::TokenFormatError;
 
-/// The stable, machine-readable kind of an error, with its HTTP status.
+/// The stable, machine-readable kind of an error.
 ///
-/// Deliberately not `#[non_exhaustive]`-free of additions: new kinds may be added, existing
-/// strings never change.
+/// New kinds may be added (hence `#[non_exhaustive]`); existing strings never change. Which
+/// HTTP status answers each kind is the HTTP layer's business (`tessera-server`), not the
+/// domain's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorType {
@@ -33,7 +34,11 @@ pub enum ErrorType {
     InvalidEmail,
     InvalidExternalId,
     InvalidRole,
+    TooManyRoles,
     InvalidRbacPolicy,
+    InvalidOrganizationMfaPolicy,
+    MetadataTooLarge,
+    MetadataInvalidFormat,
     OrganizationSlugAlreadyUsed,
     OrganizationNotFound,
     MemberNotFound,
@@ -79,7 +84,11 @@ impl ErrorType {
         Self::InvalidEmail,
         Self::InvalidExternalId,
         Self::InvalidRole,
+        Self::TooManyRoles,
         Self::InvalidRbacPolicy,
+        Self::InvalidOrganizationMfaPolicy,
+        Self::MetadataTooLarge,
+        Self::MetadataInvalidFormat,
         Self::OrganizationSlugAlreadyUsed,
         Self::OrganizationNotFound,
         Self::MemberNotFound,
@@ -125,7 +134,11 @@ impl ErrorType {
             Self::InvalidEmail => "invalid_email",
             Self::InvalidExternalId => "invalid_external_id",
             Self::InvalidRole => "invalid_role",
+            Self::TooManyRoles => "too_many_roles",
             Self::InvalidRbacPolicy => "invalid_rbac_policy",
+            Self::InvalidOrganizationMfaPolicy => "invalid_organization_mfa_policy",
+            Self::MetadataTooLarge => "metadata_too_large",
+            Self::MetadataInvalidFormat => "metadata_invalid_format",
             Self::OrganizationSlugAlreadyUsed => "organization_slug_already_used",
             Self::OrganizationNotFound => "organization_not_found",
             Self::MemberNotFound => "member_not_found",
@@ -152,51 +165,6 @@ impl ErrorType {
             Self::InternalServerError => "internal_server_error",
         }
     }
-
-    /// The HTTP status code this kind is answered with.
-    pub const fn http_status(self) -> u16 {
-        match self {
-            Self::SessionNotFound | Self::OrganizationNotFound | Self::MemberNotFound => 404,
-            Self::OrganizationSlugAlreadyUsed
-            | Self::DuplicateEmail
-            | Self::DuplicateExternalId => 409,
-            Self::SessionAuthorizationError
-            | Self::SessionAuthorizationTenancyError
-            | Self::MfaRequired
-            | Self::ReauthenticationRequired => 403,
-            Self::UnauthorizedCredentials => 401,
-            Self::PayloadTooLarge => 413,
-            Self::StorageUnavailable => 503,
-            Self::InternalServerError => 500,
-            Self::InvalidSessionToken
-            | Self::InvalidSessionDurationMinutes
-            | Self::InvalidIdleTimeoutMinutes
-            | Self::InvalidMaxSessionLifetimeMinutes
-            | Self::InvalidTouchInterval
-            | Self::InvalidTokenPrefix
-            | Self::CustomClaimsTooLarge
-            | Self::ReservedClaimsInCustomClaims
-            | Self::InvalidCustomClaims
-            | Self::InvalidOrganizationSlug
-            | Self::InvalidOrganizationName
-            | Self::InvalidOrganizationId
-            | Self::InvalidMemberId
-            | Self::InvalidSessionId
-            | Self::InvalidEmail
-            | Self::InvalidExternalId
-            | Self::InvalidRole
-            | Self::InvalidRbacPolicy
-            | Self::NoSessionArguments
-            | Self::TooManySessionArguments
-            | Self::InvalidAuthenticationFactor
-            | Self::InsufficientFactorsForSessionExchange
-            | Self::UnableToParseSessionJwt
-            | Self::JwtInvalidAudience
-            | Self::JwtInvalidIssuer
-            | Self::JwtInvalidClaims
-            | Self::InvalidRequest => 400,
-        }
-    }
 }
 
 impl fmt::Display for ErrorType {
@@ -204,6 +172,20 @@ impl fmt::Display for ErrorType {
         f.write_str(self.as_str())
     }
 }
+
+/// Bad input as it may appear in an error message: at most [`ECHO_MAX_CHARS`] characters, control
+/// characters dropped, `…` when cut. Every error that quotes what the caller sent goes through
+/// this, so that a megabyte of garbage never reaches a response body or a log line.
+pub fn echo(input: &str) -> String {
+    let mut out: String = input.chars().take(ECHO_MAX_CHARS).filter(|c| !c.is_control()).collect();
+    if input.chars().nth(ECHO_MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// The longest echo of bad input in an error message.
+pub const ECHO_MAX_CHARS: usize = 64;
 
 /// What went wrong in a domain rule. Messages name the rule and the offending value, never a
 /// secret: a token never appears in an error, only what was wrong with its shape.
@@ -249,6 +231,10 @@ pub enum Error {
     )]
     FactorTooOld { max_age_seconds: i64 },
     #[error(
+        "the sign-in is older than the target organization's absolute session lifetime ({max_lifetime_minutes} minutes): sign in again"
+    )]
+    SignInTooOld { max_lifetime_minutes: u32 },
+    #[error(
         "subject organization_id {session_organization} does not match authZ request organization_id {requested}"
     )]
     AuthorizationTenancy { session_organization: String, requested: String },
@@ -262,6 +248,14 @@ pub enum Error {
     InvalidCustomClaims { reason: &'static str },
     #[error("role id is invalid: {reason}")]
     InvalidRole { reason: String },
+    #[error("mfa_policy `{value}` is not one of OPTIONAL, REQUIRED_FOR_ALL")]
+    InvalidMfaPolicy { value: String },
+    #[error("a member may hold at most {limit} roles")]
+    TooManyRoles { limit: usize },
+    #[error("{field} is {size} bytes when serialized; the limit is {limit}")]
+    MetadataTooLarge { field: &'static str, size: usize, limit: usize },
+    #[error("{field} is invalid: {reason}")]
+    InvalidMetadata { field: &'static str, reason: &'static str },
     #[error("RBAC policy is invalid: {reason}")]
     InvalidPolicy { reason: String },
 }
@@ -303,13 +297,19 @@ impl Error {
             Self::InvalidTouchInterval { .. } => ErrorType::InvalidTouchInterval,
             Self::InvalidAuthenticationFactor { .. } => ErrorType::InvalidAuthenticationFactor,
             Self::MfaRequired => ErrorType::MfaRequired,
-            Self::FactorTooOld { .. } => ErrorType::ReauthenticationRequired,
+            Self::FactorTooOld { .. } | Self::SignInTooOld { .. } => {
+                ErrorType::ReauthenticationRequired
+            }
             Self::AuthorizationTenancy { .. } => ErrorType::SessionAuthorizationTenancyError,
             Self::Unauthorized { .. } => ErrorType::SessionAuthorizationError,
             Self::CustomClaimsTooLarge { .. } => ErrorType::CustomClaimsTooLarge,
             Self::ReservedClaims { .. } => ErrorType::ReservedClaimsInCustomClaims,
             Self::InvalidCustomClaims { .. } => ErrorType::InvalidCustomClaims,
             Self::InvalidRole { .. } => ErrorType::InvalidRole,
+            Self::TooManyRoles { .. } => ErrorType::TooManyRoles,
+            Self::InvalidMfaPolicy { .. } => ErrorType::InvalidOrganizationMfaPolicy,
+            Self::MetadataTooLarge { .. } => ErrorType::MetadataTooLarge,
+            Self::InvalidMetadata { .. } => ErrorType::MetadataInvalidFormat,
             Self::InvalidPolicy { .. } => ErrorType::InvalidRbacPolicy,
         }
     }
@@ -328,61 +328,54 @@ mod tests {
             let s = kind.as_str();
             assert!(seen.insert(s), "duplicate error_type {s}");
             assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s}");
-            assert!((400..600).contains(&kind.http_status()), "{s}");
         }
     }
 
     #[test]
-    fn design_catalog_statuses() {
-        // DESIGN §4.5 names these pairs; they are part of the wire contract.
+    fn design_catalog_strings() {
+        // DESIGN §4.5 and Stytch's catalog name these; they are part of the wire contract.
         let expected = [
-            (ErrorType::SessionNotFound, "session_not_found", 404),
-            (ErrorType::InvalidSessionDurationMinutes, "invalid_session_duration_minutes", 400),
-            (ErrorType::CustomClaimsTooLarge, "custom_claims_too_large", 400),
-            (ErrorType::ReservedClaimsInCustomClaims, "reserved_claims_in_custom_claims", 400),
-            (ErrorType::InvalidOrganizationSlug, "invalid_organization_slug", 400),
-            (ErrorType::OrganizationSlugAlreadyUsed, "organization_slug_already_used", 409),
-            (ErrorType::OrganizationNotFound, "organization_not_found", 404),
-            (ErrorType::MemberNotFound, "member_not_found", 404),
-            (ErrorType::DuplicateEmail, "duplicate_email", 409),
-            (ErrorType::SessionAuthorizationError, "session_authorization_error", 403),
-            (
-                ErrorType::SessionAuthorizationTenancyError,
-                "session_authorization_tenancy_error",
-                403,
-            ),
-            (ErrorType::MfaRequired, "mfa_required", 403),
-            (ErrorType::NoSessionArguments, "no_session_arguments", 400),
-            (ErrorType::TooManySessionArguments, "too_many_session_arguments", 400),
-            (ErrorType::InvalidAuthenticationFactor, "invalid_authentication_factor", 400),
-            (ErrorType::UnauthorizedCredentials, "unauthorized_credentials", 401),
-            (ErrorType::InvalidRequest, "invalid_request", 400),
-            (ErrorType::PayloadTooLarge, "payload_too_large", 413),
-            (ErrorType::StorageUnavailable, "storage_unavailable", 503),
-            (ErrorType::InternalServerError, "internal_server_error", 500),
-            // Stytch's strings for session JWTs (shared/reference/stytch-error-types.txt).
-            (ErrorType::UnableToParseSessionJwt, "unable_to_parse_session_jwt", 400),
-            (ErrorType::JwtInvalidAudience, "jwt_invalid_audience", 400),
-            (ErrorType::JwtInvalidIssuer, "jwt_invalid_issuer", 400),
-            (ErrorType::JwtInvalidClaims, "jwt_invalid_claims", 400),
+            (ErrorType::SessionNotFound, "session_not_found"),
+            (ErrorType::InvalidSessionDurationMinutes, "invalid_session_duration_minutes"),
+            (ErrorType::CustomClaimsTooLarge, "custom_claims_too_large"),
+            (ErrorType::ReservedClaimsInCustomClaims, "reserved_claims_in_custom_claims"),
+            (ErrorType::InvalidOrganizationSlug, "invalid_organization_slug"),
+            (ErrorType::OrganizationSlugAlreadyUsed, "organization_slug_already_used"),
+            (ErrorType::OrganizationNotFound, "organization_not_found"),
+            (ErrorType::MemberNotFound, "member_not_found"),
+            (ErrorType::DuplicateEmail, "duplicate_email"),
+            (ErrorType::SessionAuthorizationError, "session_authorization_error"),
+            (ErrorType::SessionAuthorizationTenancyError, "session_authorization_tenancy_error"),
+            (ErrorType::MfaRequired, "mfa_required"),
+            (ErrorType::NoSessionArguments, "no_session_arguments"),
+            (ErrorType::TooManySessionArguments, "too_many_session_arguments"),
+            (ErrorType::InvalidAuthenticationFactor, "invalid_authentication_factor"),
+            (ErrorType::UnauthorizedCredentials, "unauthorized_credentials"),
+            (ErrorType::InvalidRequest, "invalid_request"),
+            (ErrorType::PayloadTooLarge, "payload_too_large"),
+            (ErrorType::StorageUnavailable, "storage_unavailable"),
+            (ErrorType::InternalServerError, "internal_server_error"),
+            (ErrorType::UnableToParseSessionJwt, "unable_to_parse_session_jwt"),
+            (ErrorType::JwtInvalidAudience, "jwt_invalid_audience"),
+            (ErrorType::JwtInvalidIssuer, "jwt_invalid_issuer"),
+            (ErrorType::JwtInvalidClaims, "jwt_invalid_claims"),
+            (ErrorType::MetadataTooLarge, "metadata_too_large"),
+            (ErrorType::MetadataInvalidFormat, "metadata_invalid_format"),
+            (ErrorType::TooManyRoles, "too_many_roles"),
         ];
-        for (kind, s, status) in expected {
+        for (kind, s) in expected {
             assert_eq!(kind.as_str(), s);
-            assert_eq!(kind.http_status(), status, "{s}");
         }
     }
 
     #[test]
-    fn every_domain_error_has_a_client_error_status() {
-        let samples = [
-            Error::MfaRequired,
-            Error::InvalidSessionDuration { minutes: 4 },
-            Error::InvalidId { kind: IdKind::Member, value: "x".into() },
-            Error::ReservedClaims { keys: vec!["iss".into()] },
-        ];
-        for e in samples {
-            let status = e.error_type().http_status();
-            assert!((400..500).contains(&status), "{e}: {status}");
-        }
+    fn echo_is_bounded_and_printable() {
+        assert_eq!(echo("abc"), "abc");
+        assert_eq!(echo("a\u{0}b\nc"), "abc");
+        let long = "x".repeat(10_000);
+        let echoed = echo(&long);
+        assert_eq!(echoed.chars().count(), ECHO_MAX_CHARS + 1);
+        assert!(echoed.ends_with('…'));
+        assert_eq!(echo(&"y".repeat(ECHO_MAX_CHARS)), "y".repeat(ECHO_MAX_CHARS));
     }
 }

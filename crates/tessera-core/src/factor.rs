@@ -7,10 +7,15 @@
 //! The serialized shape is Stytch's `AuthenticationFactor`: `type`, `delivery_method`, the three
 //! timestamps, and at most one detail object under its own key (`email_factor`, ...).
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{email::EmailAddress, error::Error};
+use crate::{
+    email::EmailAddress,
+    error::{Error, echo},
+};
 
 /// What kind of proof a factor is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,72 +246,146 @@ impl FactorDetail {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailFactor {
-    pub email_id: String,
+    pub email_id: FactorText,
     pub email_address: EmailAddress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneNumberFactor {
-    pub phone_id: String,
-    pub phone_number: String,
+    pub phone_id: FactorText,
+    pub phone_number: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OauthFactor {
-    pub id: String,
-    pub provider_subject: String,
+    pub id: FactorText,
+    pub provider_subject: FactorText,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_id: Option<String>,
+    pub email_id: Option<FactorText>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OauthExchangeFactor {
-    pub email_id: String,
+    pub email_id: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OauthAccessTokenExchangeFactor {
-    pub client_id: String,
+    pub client_id: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoFactor {
-    pub id: String,
-    pub provider_id: String,
-    pub external_id: String,
+    pub id: FactorText,
+    pub provider_id: FactorText,
+    pub external_id: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthenticatorAppFactor {
-    pub totp_id: String,
+    pub totp_id: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodeFactor {
-    pub totp_recovery_code_id: String,
+    pub totp_recovery_code_id: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustedAuthTokenFactor {
-    pub token_id: String,
+    pub token_id: FactorText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImpersonatedFactor {
-    pub impersonator_id: String,
+    pub impersonator_id: FactorText,
     pub impersonator_email_address: EmailAddress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebauthnFactor {
-    pub webauthn_registration_id: String,
-    pub domain: String,
+    pub webauthn_registration_id: FactorText,
+    pub domain: FactorText,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<FactorText>,
+}
+
+/// The most factors one session records. Every factor travels in every session JWT, so the bound
+/// keeps the largest possible JWT well under the size Tessera itself accepts.
+pub const MAX_FACTORS_PER_SESSION: usize = 8;
+
+/// Refuses more than [`MAX_FACTORS_PER_SESSION`] factors.
+pub fn check_factor_count(count: usize) -> Result<(), Error> {
+    if count > MAX_FACTORS_PER_SESSION {
+        return Err(invalid(format!(
+            "a session records at most {MAX_FACTORS_PER_SESSION} authentication factors"
+        )));
+    }
+    Ok(())
+}
+
+/// A free-text field of a factor's detail object (an id at the identity provider, a phone
+/// number, a domain...): at most [`FactorText::MAX_CHARS`] characters, no control characters.
+/// Bounded because it is stored with the session and copied into every session JWT.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FactorText(String);
+
+impl FactorText {
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(invalid(format!(
+                "factor detail fields are at most {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(invalid("factor detail fields must not contain control characters".into()));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for FactorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::str::FromStr for FactorText {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for FactorText {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<FactorText> for String {
+    fn from(text: FactorText) -> Self {
+        text.0
+    }
 }
 
 /// What the host application reports about one factor it verified.
+///
+/// Deserialized strictly: at most one detail object, under a key this version knows, that fits
+/// its schema and bounds; `created_at` / `updated_at` (as in a factor copied from a Stytch
+/// response) and detail keys whose value is `null` are ignored. Anything else is refused rather
+/// than dropped, so a factor is never stored with less than the host said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawFactorInput")]
 pub struct FactorInput {
     #[serde(rename = "type")]
     pub factor_type: FactorType,
@@ -388,11 +467,23 @@ impl AuthenticationFactor {
             && self.detail == other.detail
     }
 
-    /// Whether this factor stays valid when the person moves to another organization of the
-    /// deployment: only proofs of control of an email address do, since the same address is what
-    /// ties the two memberships together.
-    pub fn carries_across_organizations(&self) -> bool {
-        self.delivery_method == DeliveryMethod::Email
+    /// The email address this factor proved control of, if it names one: an email-delivered
+    /// factor (magic link, email OTP) with its `email_factor` detail.
+    pub fn proven_email(&self) -> Option<&EmailAddress> {
+        match (&self.delivery_method, &self.detail) {
+            (DeliveryMethod::Email, Some(FactorDetail::EmailFactor(detail))) => {
+                Some(&detail.email_address)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this factor stays valid when the person moves into the membership of `email` in
+    /// another organization: only a proof of control of that very address does (the address is
+    /// what ties the two memberships together). An email factor that does not say which address
+    /// it proved does not carry over.
+    pub fn proves_email(&self, email: &EmailAddress) -> bool {
+        self.proven_email().is_some_and(|proven| proven.same_as(email))
     }
 }
 
@@ -423,6 +514,54 @@ fn check_coherent(
     Ok(())
 }
 
+/// [`FactorInput`] as sent, before its detail object is parsed.
+#[derive(Deserialize)]
+struct RawFactorInput {
+    #[serde(rename = "type")]
+    factor_type: FactorType,
+    delivery_method: DeliveryMethod,
+    #[serde(default)]
+    last_authenticated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TryFrom<RawFactorInput> for FactorInput {
+    type Error = Error;
+    fn try_from(raw: RawFactorInput) -> Result<Self, Error> {
+        let mut rest = raw.rest;
+        rest.remove("created_at");
+        rest.remove("updated_at");
+        Ok(Self {
+            factor_type: raw.factor_type,
+            delivery_method: raw.delivery_method,
+            last_authenticated_at: raw.last_authenticated_at,
+            detail: detail_from(rest)?,
+        })
+    }
+}
+
+/// The one detail object among the remaining keys of a factor, parsed strictly (see
+/// [`FactorInput`]).
+fn detail_from(
+    mut rest: serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<FactorDetail>, Error> {
+    rest.retain(|_, value| !value.is_null());
+    match rest.len() {
+        0 => Ok(None),
+        1 => {
+            let key = rest.keys().next().map(|k| echo(k)).unwrap_or_default();
+            serde_json::from_value(serde_json::Value::Object(rest)).map(Some).map_err(|e| {
+                invalid(format!(
+                    "`{key}` is not a detail object this version reads: {}",
+                    echo(&e.to_string())
+                ))
+            })
+        }
+        _ => Err(invalid("a factor has at most one detail object".to_owned())),
+    }
+}
+
 /// The stored form, checked on the way in so a corrupted row cannot yield an incoherent factor.
 #[derive(Deserialize)]
 struct RawFactor {
@@ -433,20 +572,21 @@ struct RawFactor {
     last_authenticated_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     #[serde(flatten)]
-    detail: Option<FactorDetail>,
+    rest: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TryFrom<RawFactor> for AuthenticationFactor {
     type Error = Error;
     fn try_from(raw: RawFactor) -> Result<Self, Error> {
-        check_coherent(raw.factor_type, raw.delivery_method, raw.detail.as_ref())?;
+        let detail = detail_from(raw.rest)?;
+        check_coherent(raw.factor_type, raw.delivery_method, detail.as_ref())?;
         Ok(Self {
             factor_type: raw.factor_type,
             delivery_method: raw.delivery_method,
             created_at: raw.created_at,
             last_authenticated_at: raw.last_authenticated_at,
             updated_at: raw.updated_at,
-            detail: raw.detail,
+            detail,
         })
     }
 }
@@ -485,7 +625,8 @@ mod tests {
         assert_eq!(value["created_at"], "2026-05-01T09:00:00Z");
         let back: AuthenticationFactor = serde_json::from_value(value).unwrap();
         assert_eq!(back, factor);
-        assert!(factor.carries_across_organizations());
+        assert!(factor.proves_email(&EmailAddress::parse("ADA@example.com").unwrap()));
+        assert!(!factor.proves_email(&EmailAddress::parse("bob@example.com").unwrap()));
     }
 
     #[test]
@@ -497,7 +638,7 @@ mod tests {
         .unwrap();
         let value = serde_json::to_value(&factor).unwrap();
         assert_eq!(value.as_object().unwrap().len(), 5, "{value}");
-        assert!(!factor.carries_across_organizations());
+        assert!(factor.proven_email().is_none());
     }
 
     #[test]
@@ -622,6 +763,51 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn detail_text_is_bounded_and_printable() {
+        let with_id = |id: &str| {
+            serde_json::from_value::<FactorInput>(json!({
+                "type": "totp", "delivery_method": "authenticator_app",
+                "authenticator_app_factor": {"totp_id": id}
+            }))
+        };
+        assert!(with_id(&"t".repeat(FactorText::MAX_CHARS)).is_ok());
+        assert!(with_id(&"t".repeat(FactorText::MAX_CHARS + 1)).is_err());
+        assert!(with_id("a\u{0}b").is_err());
+        assert!(with_id("").is_ok(), "Stytch sends empty strings for unknown ids");
+        let unknown_detail = serde_json::from_value::<FactorInput>(json!({
+            "type": "password", "delivery_method": "knowledge", "telepathy_factor": {"x": 1}
+        }));
+        assert!(unknown_detail.is_err(), "an unknown detail key is refused, not dropped");
+        let two = serde_json::from_value::<FactorInput>(json!({
+            "type": "magic_link", "delivery_method": "email",
+            "email_factor": {"email_id": "e", "email_address": "a@example.com"},
+            "phone_number_factor": {"phone_id": "p", "phone_number": "+1"}
+        }));
+        assert!(two.is_err());
+        let from_stytch = serde_json::from_value::<FactorInput>(json!({
+            "type": "magic_link", "delivery_method": "email",
+            "created_at": "2026-05-01T09:00:00Z", "updated_at": "2026-05-01T09:00:00Z",
+            "email_factor": {"email_id": "e", "email_address": "a@example.com"},
+            "phone_number_factor": null
+        }))
+        .unwrap();
+        assert!(matches!(from_stytch.detail, Some(FactorDetail::EmailFactor(_))));
+        assert!(check_factor_count(MAX_FACTORS_PER_SESSION).is_ok());
+        let err = check_factor_count(MAX_FACTORS_PER_SESSION + 1).unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::InvalidAuthenticationFactor);
+    }
+
+    #[test]
+    fn an_email_factor_without_its_address_proves_no_address() {
+        let bare = AuthenticationFactor::new(
+            input(json!({"type": "magic_link", "delivery_method": "email"})),
+            now(),
+        )
+        .unwrap();
+        assert!(!bare.proves_email(&EmailAddress::parse("ada@example.com").unwrap()));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{Error, IdKind};
+use crate::error::{Error, IdKind, echo};
 
 macro_rules! uuid_v7_id {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
@@ -38,7 +38,7 @@ macro_rules! uuid_v7_id {
             pub fn parse(s: &str) -> Result<Self, Error> {
                 Uuid::parse_str(s).map(Self).map_err(|_| Error::InvalidId {
                     kind: $kind,
-                    value: printable_prefix(s),
+                    value: echo(s),
                 })
             }
         }
@@ -86,16 +86,6 @@ fn uuid_v7<R: CryptoRng + ?Sized>(now: DateTime<Utc>, rng: &mut R) -> Uuid {
     // Times before the epoch cannot be encoded in a UUIDv7; they do not occur outside tests.
     let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
     uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
-}
-
-/// Bad input is echoed in errors, but bounded so that a megabyte of garbage stays out of logs.
-pub(crate) fn printable_prefix(s: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = s.chars().take(MAX).filter(|c| !c.is_control()).collect();
-    if s.chars().count() > MAX {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod factor;
 pub mod id;
 pub mod lifetime;
 pub mod member;
+pub mod metadata;
 pub mod organization;
 pub mod rbac;
 pub mod session;
@@ -29,14 +30,15 @@ pub use crate::{
     email::EmailAddress,
     error::{Error, ErrorType},
     external_id::ExternalId,
-    factor::{AuthenticationFactor, DeliveryMethod, FactorInput, FactorType},
+    factor::{AuthenticationFactor, DeliveryMethod, FactorInput, FactorText, FactorType},
     id::{MemberId, OrganizationId, SessionId},
     lifetime::{
         IdleTimeout, LifetimePolicy, MaxLifetime, SessionDuration, SessionStatus, SessionTimes,
-        TouchInterval,
+        TouchInterval, touch_threshold,
     },
-    member::{Member, MemberRef},
-    organization::{Organization, OrganizationName, OrganizationSettings},
+    member::{Member, MemberRef, MemberUpdate},
+    metadata::Metadata,
+    organization::{Organization, OrganizationName, OrganizationSettings, OrganizationUpdate},
     rbac::{AuthorizationCheck, Policy, RoleId, Verdict},
     session::{AuthenticatedSession, MemberSession, SessionAttributes},
     slug::{OrganizationRef, OrganizationSlug},

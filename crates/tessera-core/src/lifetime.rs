@@ -77,9 +77,9 @@ minutes_setting!(
 minutes_setting!(
     /// A session not accessed for this long is over. An optional organization setting.
     ///
-    /// Its lower bound (5 minutes) sits well above any sensible [`TouchInterval`]: because
-    /// accesses are persisted at most once per touch interval, a session can time out for
-    /// idleness up to one touch interval early, never late.
+    /// Accesses are persisted at most once per [`touch_threshold`] (the touch interval, but
+    /// never more than half the idle timeout), so a session can time out for idleness up to
+    /// that threshold early, never late, and a session in use never idles out.
     IdleTimeout,
     InvalidIdleTimeout,
     default = 60
@@ -146,10 +146,23 @@ pub struct SessionTimes {
 impl SessionTimes {
     /// A session starting at `now` for `duration`, capped by the organization's absolute limit.
     pub fn start(now: DateTime<Utc>, duration: SessionDuration, policy: &LifetimePolicy) -> Self {
+        Self::continuing(now, now, duration, policy)
+    }
+
+    /// A session that continues a sign-in made at `started_at` (an exchange into another
+    /// organization): accessed now, for `duration`, but capped by the absolute limit counted from
+    /// the sign-in, so moving between organizations never outlives it.
+    pub fn continuing(
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        duration: SessionDuration,
+        policy: &LifetimePolicy,
+    ) -> Self {
         Self {
-            started_at: now,
+            started_at,
             last_accessed_at: now,
-            expires_at: now + duration.as_delta().min(policy.max_lifetime.as_delta()),
+            expires_at: (now + duration.as_delta())
+                .min(started_at + policy.max_lifetime.as_delta()),
             revoked_at: None,
         }
     }
@@ -157,6 +170,24 @@ impl SessionTimes {
     /// The instant after which no extension can keep the session alive.
     pub fn absolute_deadline(&self, policy: &LifetimePolicy) -> DateTime<Utc> {
         self.started_at + policy.max_lifetime.as_delta()
+    }
+
+    /// The instant after which an unused session is idle, if the organization has an idle timeout.
+    pub fn idle_deadline(&self, policy: &LifetimePolicy) -> Option<DateTime<Utc>> {
+        policy.idle_timeout.map(|idle| self.last_accessed_at + idle.as_delta())
+    }
+
+    /// The instant the session ends if nothing else happens to it: when it was revoked, or the
+    /// earliest of its expiry, its absolute deadline and its idle deadline. The session is active
+    /// exactly while `now < ends_at` ([`Self::status`] says the same, naming the reason); stores
+    /// keep this instant so that purging and the "is it live" test of a write are one indexed
+    /// comparison.
+    pub fn ends_at(&self, policy: &LifetimePolicy) -> DateTime<Utc> {
+        if let Some(revoked_at) = self.revoked_at {
+            return revoked_at;
+        }
+        let ends = self.expires_at.min(self.absolute_deadline(policy));
+        self.idle_deadline(policy).map_or(ends, |idle| ends.min(idle))
     }
 
     /// The status at `now`. Revocation wins over expiry, expiry over idleness, so that the
@@ -188,9 +219,26 @@ impl SessionTimes {
     }
 
     /// Whether an access at `now` should be written back. Accesses closer together than the
-    /// touch interval are coalesced into the first one to spare the database.
-    pub fn touch_due(&self, now: DateTime<Utc>, interval: TouchInterval) -> bool {
-        now - self.last_accessed_at >= interval.as_delta()
+    /// [`touch_threshold`] are coalesced into the first one to spare the database.
+    pub fn touch_due(
+        &self,
+        now: DateTime<Utc>,
+        interval: TouchInterval,
+        policy: &LifetimePolicy,
+    ) -> bool {
+        now - self.last_accessed_at >= touch_threshold(interval, policy)
+    }
+}
+
+/// How long accesses are coalesced: the deployment's touch interval, but never more than half
+/// the organization's idle timeout. With any longer threshold a session in use would idle out
+/// (a 3600 s interval against a 5 minute idle timeout ends a session used every second five
+/// minutes after sign-in); with at most half, a session accessed at least every `idle / 2` never
+/// idles out, and one not accessed idles out at most the threshold early.
+pub fn touch_threshold(interval: TouchInterval, policy: &LifetimePolicy) -> TimeDelta {
+    match policy.idle_timeout {
+        Some(idle) => interval.as_delta().min(idle.as_delta() / 2),
+        None => interval.as_delta(),
     }
 }
 
@@ -329,9 +377,61 @@ mod tests {
         let policy = LifetimePolicy::default();
         let times = SessionTimes::start(t0(), SessionDuration::default(), &policy);
         let interval = TouchInterval::default();
-        assert!(!times.touch_due(t0() + TimeDelta::seconds(59), interval));
-        assert!(times.touch_due(t0() + TimeDelta::seconds(60), interval));
-        assert!(times.touch_due(t0(), TouchInterval::from_seconds(0).unwrap()));
+        assert!(!times.touch_due(t0() + TimeDelta::seconds(59), interval, &policy));
+        assert!(times.touch_due(t0() + TimeDelta::seconds(60), interval, &policy));
+        assert!(times.touch_due(t0(), TouchInterval::from_seconds(0).unwrap(), &policy));
+    }
+
+    #[test]
+    fn touch_threshold_is_at_most_half_the_idle_timeout() {
+        let hour = TouchInterval::from_seconds(3600).unwrap();
+        let idle = |m| LifetimePolicy {
+            max_lifetime: MaxLifetime::default(),
+            idle_timeout: Some(IdleTimeout::from_minutes(m).unwrap()),
+        };
+        assert_eq!(touch_threshold(hour, &idle(5)), TimeDelta::seconds(150));
+        assert_eq!(touch_threshold(hour, &idle(600)), TimeDelta::seconds(3600));
+        assert_eq!(touch_threshold(hour, &LifetimePolicy::default()), TimeDelta::seconds(3600));
+        let times = SessionTimes::start(t0(), SessionDuration::default(), &idle(5));
+        assert!(!times.touch_due(t0() + TimeDelta::seconds(149), hour, &idle(5)));
+        assert!(times.touch_due(t0() + TimeDelta::seconds(150), hour, &idle(5)));
+    }
+
+    #[test]
+    fn continuing_keeps_the_sign_in_deadline() {
+        let policy = LifetimePolicy {
+            max_lifetime: MaxLifetime::from_minutes(120).unwrap(),
+            idle_timeout: None,
+        };
+        let later = t0() + minutes(100);
+        let times = SessionTimes::continuing(
+            t0(),
+            later,
+            SessionDuration::from_minutes(60).unwrap(),
+            &policy,
+        );
+        assert_eq!(times.started_at, t0());
+        assert_eq!(times.last_accessed_at, later);
+        assert_eq!(times.expires_at, t0() + minutes(120));
+    }
+
+    #[test]
+    fn ends_at_is_the_first_deadline() {
+        let policy = LifetimePolicy {
+            max_lifetime: MaxLifetime::from_minutes(120).unwrap(),
+            idle_timeout: Some(IdleTimeout::from_minutes(15).unwrap()),
+        };
+        let mut times =
+            SessionTimes::start(t0(), SessionDuration::from_minutes(60).unwrap(), &policy);
+        assert_eq!(times.ends_at(&policy), t0() + minutes(15));
+        times.last_accessed_at = t0() + minutes(50);
+        assert_eq!(times.ends_at(&policy), t0() + minutes(60));
+        times.expires_at = t0() + minutes(500);
+        assert_eq!(times.ends_at(&policy), t0() + minutes(65));
+        times.last_accessed_at = t0() + minutes(110);
+        assert_eq!(times.ends_at(&policy), t0() + minutes(120));
+        times.revoked_at = Some(t0() + minutes(1));
+        assert_eq!(times.ends_at(&policy), t0() + minutes(1));
     }
 
     fn arb_policy() -> impl Strategy<Value = LifetimePolicy> {
@@ -361,6 +461,61 @@ mod tests {
             let later = times.status(t0() + TimeDelta::seconds(t1 + dt), &policy);
             if !first.is_active() {
                 prop_assert!(!later.is_active(), "{first:?} then {later:?}");
+            }
+        }
+
+        /// `ends_at` and `status` agree: active exactly before `ends_at`.
+        #[test]
+        fn ends_at_agrees_with_status(
+            policy in arb_policy(),
+            duration in 5i64..=527_040,
+            accessed_after in 0i64..1_000_000,
+            revoked in proptest::option::of(0i64..1_000_000),
+            at in 0i64..40_000_000,
+        ) {
+            let mut times = SessionTimes::start(t0(), SessionDuration::from_minutes(duration).unwrap(), &policy);
+            times.last_accessed_at = t0() + TimeDelta::seconds(accessed_after);
+            times.revoked_at = revoked.map(|s| t0() + TimeDelta::seconds(s));
+            let now = t0() + TimeDelta::seconds(at);
+            let active = times.status(now, &policy).is_active();
+            // A revoked session is never active, even before `revoked_at` (status is final).
+            let before_end = times.revoked_at.is_none() && now < times.ends_at(&policy);
+            prop_assert_eq!(active, before_end);
+        }
+
+        /// For every allowed touch interval and idle timeout: a session accessed at least every
+        /// `idle / 2` never idles out, whatever the coalescing, and each write-back happens at most
+        /// the threshold after the access it records would have been due.
+        #[test]
+        fn a_session_in_use_never_idles_out(
+            interval in 0i64..=TouchInterval::MAX_SECONDS,
+            idle_minutes in 5i64..=527_040,
+            gaps in proptest::collection::vec(0.0f64..=1.0, 1..64),
+        ) {
+            let interval = TouchInterval::from_seconds(interval).unwrap();
+            let idle = IdleTimeout::from_minutes(idle_minutes).unwrap();
+            let policy = LifetimePolicy { max_lifetime: MaxLifetime::MAX, idle_timeout: Some(idle) };
+            let mut stored = SessionTimes::start(t0(), SessionDuration::MAX, &policy);
+            let max_gap = (idle.as_delta() / 2).num_seconds();
+            let mut now = t0();
+            for fraction in gaps {
+                now += TimeDelta::seconds((fraction * max_gap as f64) as i64);
+                let status = stored.status(now, &policy);
+                if status == SessionStatus::Expired {
+                    break; // past the year-long expiry: not what this property is about
+                }
+                prop_assert_eq!(
+                    status,
+                    SessionStatus::Active,
+                    "at {} with interval {:?}, idle {} min",
+                    now,
+                    interval,
+                    idle_minutes
+                );
+                if stored.touch_due(now, interval, &policy) {
+                    stored.last_accessed_at = now;
+                }
+                prop_assert!(now - stored.last_accessed_at < touch_threshold(interval, &policy).max(TimeDelta::microseconds(1)));
             }
         }
 

@@ -4,13 +4,13 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::{
     email::EmailAddress,
     error::Error,
     external_id::ExternalId,
     id::{MemberId, OrganizationId},
+    metadata::Metadata,
     rbac::RoleId,
 };
 
@@ -28,10 +28,52 @@ pub struct Member {
     /// Unique per organization when set.
     pub external_id: Option<ExternalId>,
     pub roles: Vec<RoleId>,
-    pub trusted_metadata: Map<String, Value>,
-    pub untrusted_metadata: Map<String, Value>,
+    pub trusted_metadata: Metadata,
+    pub untrusted_metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A change to some fields of a member: `None` leaves a field as it is; for optional fields,
+/// `Some(None)` clears it. Stores apply exactly the named fields, in one statement, so two
+/// concurrent updates of different fields are both kept (an admin removing a role is never
+/// undone by someone else's metadata update).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberUpdate {
+    pub email_address: Option<EmailAddress>,
+    pub name: Option<Option<String>>,
+    pub external_id: Option<Option<ExternalId>>,
+    /// Replaces the explicit roles; takes effect at the member's next authenticate.
+    pub roles: Option<Vec<RoleId>>,
+    pub trusted_metadata: Option<Metadata>,
+    pub untrusted_metadata: Option<Metadata>,
+}
+
+impl MemberUpdate {
+    /// Applies the named fields to `member` (what a store writes, for backends that keep whole
+    /// values).
+    pub fn apply_to(&self, member: &mut Member) {
+        let Self { email_address, name, external_id, roles, trusted_metadata, untrusted_metadata } =
+            self;
+        if let Some(email) = email_address {
+            member.email_address = email.clone();
+        }
+        if let Some(name) = name {
+            member.name = name.clone();
+        }
+        if let Some(external_id) = external_id {
+            member.external_id = external_id.clone();
+        }
+        if let Some(roles) = roles {
+            member.roles = roles.clone();
+        }
+        if let Some(metadata) = trusted_metadata {
+            member.trusted_metadata = metadata.clone();
+        }
+        if let Some(metadata) = untrusted_metadata {
+            member.untrusted_metadata = metadata.clone();
+        }
+    }
 }
 
 /// A member named by id, by external id or by email, as Stytch's and Polar's APIs accept.

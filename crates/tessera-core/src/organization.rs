@@ -4,11 +4,16 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::{
-    assurance::MfaPolicy, email::EmailAddress, error::Error, external_id::ExternalId,
-    id::OrganizationId, lifetime::LifetimePolicy, slug::OrganizationSlug,
+    assurance::MfaPolicy,
+    email::EmailAddress,
+    error::Error,
+    external_id::ExternalId,
+    id::OrganizationId,
+    lifetime::{IdleTimeout, LifetimePolicy, MaxLifetime},
+    metadata::Metadata,
+    slug::OrganizationSlug,
 };
 
 /// A display name: 1–256 characters, no control characters, not blank.
@@ -77,10 +82,69 @@ pub struct Organization {
     /// A billing or contact address (Polar's customer `email`); optional, as for team customers.
     pub email: Option<EmailAddress>,
     /// Set by the server side only (Stytch's `trusted_metadata`, Polar's `metadata`).
-    pub trusted_metadata: Map<String, Value>,
+    pub trusted_metadata: Metadata,
     pub settings: OrganizationSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A change to some fields of an organization: `None` leaves a field as it is; for optional
+/// fields, `Some(None)` clears it. Stores apply exactly the named fields, in one statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrganizationUpdate {
+    pub name: Option<OrganizationName>,
+    pub slug: Option<OrganizationSlug>,
+    pub external_id: Option<Option<ExternalId>>,
+    pub email: Option<Option<EmailAddress>>,
+    pub trusted_metadata: Option<Metadata>,
+    pub mfa_policy: Option<MfaPolicy>,
+    pub max_lifetime: Option<MaxLifetime>,
+    pub idle_timeout: Option<Option<IdleTimeout>>,
+}
+
+impl OrganizationUpdate {
+    /// Whether the update changes when sessions end (their stored end instants must follow).
+    pub fn changes_lifetime(&self) -> bool {
+        self.max_lifetime.is_some() || self.idle_timeout.is_some()
+    }
+
+    /// Applies the named fields to `organization`.
+    pub fn apply_to(&self, organization: &mut Organization) {
+        let Self {
+            name,
+            slug,
+            external_id,
+            email,
+            trusted_metadata,
+            mfa_policy,
+            max_lifetime,
+            idle_timeout,
+        } = self;
+        if let Some(name) = name {
+            organization.name = name.clone();
+        }
+        if let Some(slug) = slug {
+            organization.slug = slug.clone();
+        }
+        if let Some(external_id) = external_id {
+            organization.external_id = external_id.clone();
+        }
+        if let Some(email) = email {
+            organization.email = email.clone();
+        }
+        if let Some(metadata) = trusted_metadata {
+            organization.trusted_metadata = metadata.clone();
+        }
+        if let Some(policy) = mfa_policy {
+            organization.settings.mfa_policy = *policy;
+        }
+        if let Some(max_lifetime) = max_lifetime {
+            organization.settings.lifetime.max_lifetime = *max_lifetime;
+        }
+        if let Some(idle_timeout) = idle_timeout {
+            organization.settings.lifetime.idle_timeout = *idle_timeout;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,15 @@ use std::{collections::BTreeSet, fmt};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::Error,
+    error::{Error, echo},
     id::OrganizationId,
     slug::{OrganizationRef, OrganizationSlug},
 };
 
 pub const MEMBER_ROLE: &str = "tessera_member";
 pub const ADMIN_ROLE: &str = "tessera_admin";
+/// The most roles one member may be assigned explicitly.
+pub const MAX_ROLES_PER_MEMBER: usize = 32;
 pub const RESERVED_RESOURCE_PREFIX: &str = "tessera.";
 pub const WILDCARD_ACTION: &str = "*";
 
@@ -43,7 +45,7 @@ impl RoleId {
         }
         if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')) {
             return Err(Error::InvalidRole {
-                reason: format!("role id `{s}` may only contain `A-Z a-z 0-9 _ - . :`"),
+                reason: format!("role id `{}` may only contain `A-Z a-z 0-9 _ - . :`", echo(s)),
             });
         }
         Ok(Self(s.to_owned()))
@@ -199,8 +201,12 @@ impl Policy {
         self.roles.iter().find(|r| r.role_id.as_str() == role_id)
     }
 
-    /// Refuses roles the policy does not define, e.g. when assigning roles to a member.
+    /// Refuses roles the policy does not define, e.g. when assigning roles to a member, and more
+    /// than [`MAX_ROLES_PER_MEMBER`] of them (every role travels in every session JWT).
     pub fn check_assignable(&self, roles: &[RoleId]) -> Result<(), Error> {
+        if roles.len() > MAX_ROLES_PER_MEMBER {
+            return Err(Error::TooManyRoles { limit: MAX_ROLES_PER_MEMBER });
+        }
         match roles.iter().find(|r| self.role(r.as_str()).is_none()) {
             Some(unknown) => Err(Error::InvalidRole {
                 reason: format!("role `{unknown}` is not defined by the policy"),
@@ -246,8 +252,8 @@ impl Policy {
             .collect();
         if granting_roles.is_empty() {
             return Err(Error::Unauthorized {
-                resource_id: check.resource_id.clone(),
-                action: check.action.clone(),
+                resource_id: echo(&check.resource_id),
+                action: echo(&check.action),
             });
         }
         Ok(Verdict { authorized: true, granting_roles })

@@ -44,6 +44,10 @@ pub struct MemberSession {
     pub return_url: Option<String>,
     /// Last change to the row other than a touch (Polar's `modified_at`).
     pub updated_at: DateTime<Utc>,
+    /// How many times the token was rotated (0 at sign-in). Every session JWT carries the
+    /// generation it was minted at, so a JWT minted before a rotation designates a token that no
+    /// longer exists and is refused by every call that reads the session.
+    pub token_generation: u32,
 }
 
 impl MemberSession {
@@ -67,6 +71,12 @@ pub struct AuthenticatedSession {
 impl AuthenticatedSession {
     pub fn status(&self, now: DateTime<Utc>) -> SessionStatus {
         self.session.times.status(now, &self.organization.settings.lifetime)
+    }
+
+    /// Whether the session meets its organization's MFA policy. One that does not is good only
+    /// for step-up: it never authenticates and never carries a session JWT.
+    pub fn meets_mfa_policy(&self) -> bool {
+        self.organization.settings.mfa_policy.is_met_by(&self.session.authentication_factors)
     }
 
     /// The session's roles under `policy`, from the member's current assignments.

@@ -14,6 +14,7 @@ use std::{borrow::Cow, fmt};
 
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::error::Error;
@@ -80,12 +81,21 @@ impl fmt::Display for TokenPrefix {
 /// A raw session token: the bearer secret. Shown to its holder once, never stored or logged.
 ///
 /// `Debug` and `Display` print only the prefix; [`SessionToken::expose`] is the one way to the
-/// secret, so every place that needs it is easy to find. The bytes are zeroed on drop.
-#[derive(Clone, PartialEq, Eq)]
+/// secret, so every place that needs it is easy to find. The bytes are zeroed on drop, and two
+/// tokens compare in constant time.
+#[derive(Clone)]
 pub struct SessionToken {
     secret: String,
     prefix_len: usize,
 }
+
+impl PartialEq for SessionToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.secret.as_bytes().ct_eq(other.secret.as_bytes()).into()
+    }
+}
+
+impl Eq for SessionToken {}
 
 impl Drop for SessionToken {
     fn drop(&mut self) {

@@ -74,6 +74,16 @@ pub enum StoreError {
     /// A domain rule refused the change (e.g. custom claims over the size limit after a patch).
     #[error(transparent)]
     Rejected(#[from] tessera_core::Error),
+    /// The database refused a value as data (PostgreSQL SQLSTATE classes 22 "data exception" and
+    /// 23 "integrity constraint violation" other than the uniqueness rules above, a `CHECK`
+    /// failure in SQLite): bad input that slipped past the domain's parsers. Nothing was written;
+    /// retrying the same request fails the same way.
+    #[error("the database refused a value: {reason}")]
+    InvalidValue {
+        reason: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The database cannot be reached or refused to work (connection lost, pool exhausted,
     /// timed out, disk full). Retrying later may succeed.
     #[error("storage unavailable: {message}")]
@@ -103,6 +113,10 @@ pub enum StoreError {
 impl StoreError {
     pub fn unavailable(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self::Unavailable { message: message.into(), source: Some(source.into()) }
+    }
+
+    pub fn invalid_value(reason: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::InvalidValue { reason: reason.into(), source: Some(source.into()) }
     }
 
     pub fn corrupt(table: &'static str, reason: impl Into<String>) -> Self {
@@ -137,6 +151,7 @@ impl StoreError {
             }
             Self::Conflict(_) => ErrorType::InternalServerError,
             Self::Rejected(e) => e.error_type(),
+            Self::InvalidValue { .. } => ErrorType::InvalidRequest,
             Self::Unavailable { .. } => ErrorType::StorageUnavailable,
             Self::Corrupt { .. } | Self::Open { .. } => ErrorType::InternalServerError,
         }

@@ -28,8 +28,8 @@ pub use crate::{
     deployment::Deployment,
     error::{Constraint, Entity, StoreError, StoreResult},
     repository::{
-        DeploymentRepository, ExchangeFrom, MemberRepository, OrganizationRepository,
-        SessionRepository, SigningKeyRepository, Store,
+        AuthenticationWrite, DeploymentRepository, MemberRepository, OrganizationRepository,
+        SessionKey, SessionRepository, SigningKeyRepository, Store,
     },
     signing_key::SigningKey,
 };

@@ -10,19 +10,18 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Member, MemberId, MemberRef,
-    MemberSession, Organization, OrganizationId, OrganizationRef, SessionId, TokenHash,
-    TouchInterval,
+    MemberSession, MemberUpdate, Organization, OrganizationId, OrganizationRef, OrganizationUpdate,
+    SessionId, TokenHash,
 };
 
 use crate::{
     deployment::Deployment,
     error::{Constraint, Entity, StoreError, StoreResult},
     repository::{
-        DeploymentRepository, ExchangeFrom, MemberRepository, OrganizationRepository,
-        SessionRepository, SigningKeyRepository, Store,
+        AuthenticationWrite, DeploymentRepository, MemberRepository, OrganizationRepository,
+        SessionKey, SessionRepository, SigningKeyRepository, Store,
     },
     signing_key::SigningKey,
 };
@@ -154,20 +153,32 @@ impl State {
         })
     }
 
-    /// The active session `session_id` of `organization_id`, for a conditional write.
+    /// The active session `session_id` of `organization_id` (at `generation`, when given), for a
+    /// conditional write.
     fn live_session_mut(
         &mut self,
         organization_id: OrganizationId,
         session_id: SessionId,
+        generation: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<&mut StoredSession> {
         let organizations = &self.organizations;
         self.sessions
             .get_mut(&session_id)
             .filter(|s| {
-                s.in_organization(organization_id) && Self::is_active(organizations, s, now)
+                s.in_organization(organization_id)
+                    && generation.is_none_or(|g| s.session.token_generation == g)
+                    && Self::is_active(organizations, s, now)
             })
             .ok_or(StoreError::NotFound(Entity::Session))
+    }
+
+    fn live_key_mut(
+        &mut self,
+        key: &SessionKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<&mut StoredSession> {
+        self.live_session_mut(key.organization_id, key.session_id, Some(key.token_generation), now)
     }
 
     fn check_session_insertable(
@@ -210,7 +221,11 @@ impl State {
             .take(limit)
             .map(|s| s.session.id)
             .collect();
-        for id in &ids {
+        self.remove_sessions(&ids)
+    }
+
+    fn remove_sessions(&mut self, ids: &[SessionId]) -> u64 {
+        for id in ids {
             if let Some(stored) = self.sessions.remove(id) {
                 self.session_by_token.remove(&stored.token_hash);
             }
@@ -238,17 +253,23 @@ impl OrganizationRepository for MemoryStore {
             .ok_or(StoreError::NotFound(Entity::Organization))
     }
 
-    async fn update_organization(&self, organization: &Organization) -> StoreResult<()> {
+    async fn update_organization(
+        &self,
+        organization_id: OrganizationId,
+        update: &OrganizationUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Organization> {
         let mut state = self.write();
-        if !state.organizations.contains_key(&organization.id) {
-            return Err(StoreError::NotFound(Entity::Organization));
-        }
-        state.check_organization_unique(organization)?;
-        if let Some(stored) = state.organizations.get_mut(&organization.id) {
-            let created_at = stored.created_at;
-            *stored = Organization { created_at, ..organization.clone() };
-        }
-        Ok(())
+        let mut updated = state
+            .organizations
+            .get(&organization_id)
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Organization))?;
+        update.apply_to(&mut updated);
+        updated.updated_at = now;
+        state.check_organization_unique(&updated)?;
+        state.organizations.insert(organization_id, updated.clone());
+        Ok(updated)
     }
 
     async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
@@ -315,17 +336,23 @@ impl MemberRepository for MemoryStore {
         found.cloned().ok_or(StoreError::NotFound(Entity::Member))
     }
 
-    async fn update_member(&self, member: &Member) -> StoreResult<()> {
+    async fn update_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        update: &MemberUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Member> {
         let mut state = self.write();
-        if state.member_in(member.organization_id, member.id).is_none() {
-            return Err(StoreError::NotFound(Entity::Member));
-        }
-        state.check_member_unique(member)?;
-        if let Some(stored) = state.members.get_mut(&member.id) {
-            let created_at = stored.created_at;
-            *stored = Member { created_at, ..member.clone() };
-        }
-        Ok(())
+        let mut updated = state
+            .member_in(organization_id, member_id)
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Member))?;
+        update.apply_to(&mut updated);
+        updated.updated_at = now;
+        state.check_member_unique(&updated)?;
+        state.members.insert(member_id, updated.clone());
+        Ok(updated)
     }
 
     async fn delete_member(
@@ -423,78 +450,62 @@ impl SessionRepository for MemoryStore {
             .ok_or(StoreError::NotFound(Entity::Session))
     }
 
-    async fn touch_session(
+    async fn record_authentication(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-        interval: TouchInterval,
-    ) -> StoreResult<bool> {
-        let mut state = self.write();
-        let Ok(stored) = state.live_session_mut(organization_id, session_id, now) else {
-            return Ok(false);
-        };
-        if !stored.session.times.touch_due(now, interval) {
-            return Ok(false);
-        }
-        stored.session.times.last_accessed_at = now;
-        Ok(true)
-    }
-
-    async fn extend_session(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MemberSession> {
-        let mut state = self.write();
-        let stored = state.live_session_mut(organization_id, session_id, now)?;
-        stored.session.times.expires_at = expires_at;
-        stored.session.times.last_accessed_at = stored.session.times.last_accessed_at.max(now);
-        stored.session.updated_at = now;
-        Ok(stored.session.clone())
-    }
-
-    async fn patch_session_claims(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        patch: &Value,
+        key: &SessionKey,
+        write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
         let mut state = self.write();
-        let stored = state.live_session_mut(organization_id, session_id, now)?;
-        let claims = stored.session.custom_claims.patched(patch, namespaces)?;
-        stored.session.custom_claims = claims;
-        stored.session.updated_at = now;
-        Ok(stored.session.clone())
+        let stored = state.live_key_mut(key, now)?;
+        // Everything is computed before anything is changed, so a refused patch changes nothing.
+        let claims = write
+            .claims_patch
+            .as_ref()
+            .map(|patch| stored.session.custom_claims.patched(patch, namespaces))
+            .transpose()?;
+        let session = &mut stored.session;
+        if let Some(expires_at) = write.expires_at {
+            session.times.expires_at = expires_at;
+            session.times.last_accessed_at = session.times.last_accessed_at.max(now);
+            session.updated_at = now;
+        } else if write.touch_if_accessed_by.is_some_and(|by| session.times.last_accessed_at <= by)
+        {
+            session.times.last_accessed_at = session.times.last_accessed_at.max(now);
+        }
+        if let Some(claims) = claims {
+            session.custom_claims = claims;
+            session.updated_at = now;
+        }
+        Ok(session.clone())
     }
 
     async fn rotate_session_token(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        current: &TokenHash,
+        key: &SessionKey,
         next: &TokenHash,
         factors: &[AuthenticationFactor],
+        expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
         let mut state = self.write();
         if state.session_by_token.contains_key(next) {
             return Err(StoreError::Conflict(Constraint::SessionTokenHash));
         }
-        let stored = state.live_session_mut(organization_id, session_id, now)?;
-        if stored.token_hash != *current {
-            return Err(StoreError::NotFound(Entity::Session));
+        let stored = state.live_key_mut(key, now)?;
+        let current = std::mem::replace(&mut stored.token_hash, *next);
+        let session = &mut stored.session;
+        session.token_generation += 1;
+        session.authentication_factors = factors.to_vec();
+        if let Some(expires_at) = expires_at {
+            session.times.expires_at = expires_at;
         }
-        stored.token_hash = *next;
-        stored.session.authentication_factors = factors.to_vec();
-        stored.session.updated_at = now;
-        let session = stored.session.clone();
-        state.session_by_token.remove(current);
-        state.session_by_token.insert(*next, session_id);
+        session.times.last_accessed_at = session.times.last_accessed_at.max(now);
+        session.updated_at = now;
+        let session = session.clone();
+        state.session_by_token.remove(&current);
+        state.session_by_token.insert(*next, key.session_id);
         Ok(session)
     }
 
@@ -502,10 +513,11 @@ impl SessionRepository for MemoryStore {
         &self,
         organization_id: OrganizationId,
         session_id: SessionId,
+        token_generation: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut state = self.write();
-        let stored = state.live_session_mut(organization_id, session_id, now)?;
+        let stored = state.live_session_mut(organization_id, session_id, token_generation, now)?;
         stored.session.times.revoked_at = Some(now);
         stored.session.updated_at = now;
         Ok(())
@@ -558,18 +570,15 @@ impl SessionRepository for MemoryStore {
 
     async fn exchange_session(
         &self,
-        from: &ExchangeFrom,
+        from: &SessionKey,
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut state = self.write();
-        let old = state.live_session_mut(from.organization_id, from.session_id, now)?;
-        if old.token_hash != from.token_hash {
-            return Err(StoreError::NotFound(Entity::Session));
-        }
+        state.live_key_mut(from, now)?;
         state.check_session_insertable(to, to_token_hash)?;
-        if let Ok(old) = state.live_session_mut(from.organization_id, from.session_id, now) {
+        if let Ok(old) = state.live_key_mut(from, now) {
             old.session.times.revoked_at = Some(now);
             old.session.updated_at = now;
         }
@@ -579,13 +588,18 @@ impl SessionRepository for MemoryStore {
 
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
         let mut state = self.write();
-        Ok(state.remove_sessions_where(
-            |s| {
-                s.session.times.expires_at < before
-                    || s.session.times.revoked_at.is_some_and(|at| at < before)
-            },
-            batch_size as usize,
-        ))
+        let ended: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| {
+                state.organizations.get(&s.session.organization_id).is_none_or(|organization| {
+                    s.session.times.ends_at(&organization.settings.lifetime) < before
+                })
+            })
+            .take(batch_size as usize)
+            .map(|s| s.session.id)
+            .collect();
+        Ok(state.remove_sessions(&ended))
     }
 }
 

@@ -27,8 +27,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Member, MemberId, MemberRef,
-    MemberSession, Organization, OrganizationId, OrganizationRef, SessionId, TokenHash,
-    TouchInterval,
+    MemberSession, MemberUpdate, Organization, OrganizationId, OrganizationRef, OrganizationUpdate,
+    SessionId, TokenHash,
 };
 
 use crate::{deployment::Deployment, error::StoreResult, signing_key::SigningKey};
@@ -43,9 +43,16 @@ pub trait OrganizationRepository: Send + Sync {
     /// By id or slug.
     async fn get_organization(&self, organization: &OrganizationRef) -> StoreResult<Organization>;
 
-    /// Replaces every field but `id` and `created_at`. Fails with `Conflict` on a slug or external
-    /// id used by another organization.
-    async fn update_organization(&self, organization: &Organization) -> StoreResult<()>;
+    /// Writes exactly the fields `update` names, and `updated_at = now`, in one statement, and
+    /// returns the organization as stored afterwards: two concurrent updates of different fields
+    /// are both kept. `NotFound(Organization)`; `Conflict` on a slug or external id used by
+    /// another organization (nothing written).
+    async fn update_organization(
+        &self,
+        organization_id: OrganizationId,
+        update: &OrganizationUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Organization>;
 
     /// Deletes the organization, its members and their sessions.
     async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()>;
@@ -73,9 +80,17 @@ pub trait MemberRepository: Send + Sync {
         member: &MemberRef,
     ) -> StoreResult<Member>;
 
-    /// Replaces every field but `id`, `organization_id` and `created_at` of the member with this
-    /// id in this organization.
-    async fn update_member(&self, member: &Member) -> StoreResult<()>;
+    /// Writes exactly the fields `update` names, and `updated_at = now`, in one statement, to the
+    /// member with this id in this organization, and returns the member as stored afterwards:
+    /// two concurrent updates of different fields are both kept. `NotFound(Member)`; `Conflict`
+    /// on an email or external id used by another member of the organization.
+    async fn update_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        update: &MemberUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Member>;
 
     /// Deletes the member and every session of theirs.
     async fn delete_member(
@@ -98,13 +113,49 @@ pub trait MemberRepository: Send + Sync {
     async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId>;
 }
 
-/// The session being left in an [`SessionRepository::exchange_session`].
+/// One session as a write names it: its organization, its id, and the token generation the
+/// caller read. Writes keyed by it apply only while the session still holds that generation, so
+/// nothing read through a token (or a JWT) that a rotation has since replaced can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExchangeFrom {
+pub struct SessionKey {
     pub organization_id: OrganizationId,
     pub session_id: SessionId,
-    /// The old session is only revoked if its token is still this one.
-    pub token_hash: TokenHash,
+    pub token_generation: u32,
+}
+
+impl SessionKey {
+    /// The key of a session as it was read.
+    pub fn of(session: &MemberSession) -> Self {
+        Self {
+            organization_id: session.organization_id,
+            session_id: session.id,
+            token_generation: session.token_generation,
+        }
+    }
+}
+
+/// Authenticate's one write ([`SessionRepository::record_authentication`]): any of an extension,
+/// a claims patch and a coalesced access record, applied together or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthenticationWrite {
+    /// Set `expires_at` (the caller computed it under the lifetime rules); an extension also
+    /// records an access at `now`.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A JSON Merge Patch of the custom claims, applied to the claims as stored (so concurrent
+    /// patches are not lost); refused by the claim rules, the whole write is refused.
+    pub claims_patch: Option<Value>,
+    /// Record an access at `now` if the last recorded one is at or before this instant (the
+    /// caller's `now - touch_threshold`); `None` records none (unless extending).
+    pub touch_if_accessed_by: Option<DateTime<Utc>>,
+}
+
+impl AuthenticationWrite {
+    /// Whether there is anything to write.
+    pub fn is_empty(&self) -> bool {
+        self.expires_at.is_none()
+            && self.claims_patch.is_none()
+            && self.touch_if_accessed_by.is_none()
+    }
 }
 
 /// Member sessions.
@@ -142,55 +193,40 @@ pub trait SessionRepository: Send + Sync {
     async fn find_session_organization(&self, session_id: SessionId)
     -> StoreResult<OrganizationId>;
 
-    /// Records an access at `now` if the last recorded one is at least `interval` older and the
-    /// session is live. Returns whether anything was written.
-    async fn touch_session(
+    /// Authenticate's one write, in one transaction: the extension, the claims patch and the
+    /// access record of `write`, all or nothing, to the live session `key` (still at its token
+    /// generation). Returns the session as stored afterwards (also when the access record was
+    /// not due after all, a concurrent access having recorded one). `NotFound(Session)` if the
+    /// session is not live at `now` or was rotated; `Rejected` if the claim rules refuse the
+    /// patched claims (nothing written).
+    async fn record_authentication(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-        interval: TouchInterval,
-    ) -> StoreResult<bool>;
-
-    /// Sets `expires_at` (the caller computed it under the lifetime rules) and records an access,
-    /// if the session is live at `now`.
-    async fn extend_session(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MemberSession>;
-
-    /// Applies a JSON Merge Patch to the custom claims of a live session without losing
-    /// concurrent patches. A patch the claim rules refuse fails with `Rejected` and changes
-    /// nothing.
-    async fn patch_session_claims(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        patch: &Value,
+        key: &SessionKey,
+        write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession>;
 
-    /// Replaces the token hash and the factors of a live session whose token is still
-    /// `current`: after this returns, the old token finds nothing.
+    /// Step-up: replaces the token hash and the factors of the live session `key` (still at its
+    /// generation), bumps its token generation, records an access at `now` and, with
+    /// `expires_at`, sets the expiry. After this returns, the old token finds nothing and writes
+    /// keyed by the old generation apply to nothing.
     async fn rotate_session_token(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        current: &TokenHash,
+        key: &SessionKey,
         next: &TokenHash,
         factors: &[AuthenticationFactor],
+        expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession>;
 
-    /// Revokes one live session. `NotFound(Session)` if there is none to revoke.
+    /// Revokes one live session; with `token_generation`, only while the session still holds
+    /// it (a revoke by a token or a JWT). `NotFound(Session)` if there is none to revoke.
     async fn revoke_session(
         &self,
         organization_id: OrganizationId,
         session_id: SessionId,
+        token_generation: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
@@ -212,19 +248,21 @@ pub trait SessionRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<MemberSession>>;
 
-    /// Atomically stores `to` and revokes the live session `from` (whose token must still be
-    /// `from.token_hash`): either both happen or neither.
+    /// Atomically stores `to` and revokes the live session `from` (still at its token
+    /// generation): either both happen or neither.
     async fn exchange_session(
         &self,
-        from: &ExchangeFrom,
+        from: &SessionKey,
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// Deletes up to `batch_size` sessions that expired or were revoked before `before`; returns
-    /// how many. Callers loop until it returns less than `batch_size`, so that no single
-    /// statement holds locks for long. Deployment-wide maintenance: not scoped by organization.
+    /// Deletes up to `batch_size` sessions that ended before `before`, whatever ended them: expiry,
+    /// revocation, the idle timeout or the absolute lifetime of their organization (under its
+    /// current settings, the rule of `SessionTimes::ends_at`); returns how many. Callers loop
+    /// until it returns less than `batch_size`, so that no single statement holds locks for long.
+    /// Deployment-wide maintenance: not scoped by organization.
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64>;
 }
 

@@ -26,6 +26,11 @@ pub(crate) struct SessionClaim {
     pub(crate) attributes: AttributesClaim,
     pub(crate) authentication_factors: Vec<AuthenticationFactor>,
     pub(crate) roles: Vec<RoleId>,
+    /// Tessera's: the token generation the JWT was minted at. Calls that read the session refuse
+    /// a JWT whose generation the session no longer holds (its token was rotated since). Absent
+    /// in JWTs of earlier versions, which were all minted at generation 0.
+    #[serde(default)]
+    pub(crate) token_generation: u32,
 }
 
 /// Stytch sends both attributes as strings, empty when unknown.
@@ -124,6 +129,7 @@ pub(crate) fn build(
         attributes: AttributesClaim::new(&found.session.attributes),
         authentication_factors: found.session.authentication_factors.clone(),
         roles: roles.to_vec(),
+        token_generation: found.session.token_generation,
     };
     let organization = OrganizationClaim {
         organization_id: found.organization.id,

@@ -26,7 +26,9 @@
 //!
 //! The cached set is read again from the store (one `list_signing_keys`) only:
 //! - when the node has no set yet (first use of any kind);
-//! - when signing or serving the JWKS with a set older than [`JwtProfile::key_cache_ttl`];
+//! - when signing, serving the JWKS or verifying with a set older than
+//!   [`JwtProfile::key_cache_ttl`] (so a key retired or deleted elsewhere stops verifying on every
+//!   node within that TTL, including nodes that only verify);
 //! - when verifying a JWT whose `kid` is not in the set, unless another unknown `kid` already
 //!   caused a reload less than [`JwtProfile::unknown_kid_reload_interval`] ago (so a flood of
 //!   made-up `kid`s costs at most one read per interval, while the first JWT signed by a key
@@ -34,8 +36,8 @@
 //!   if still unknown;
 //! - after creating a key and after a rotation.
 //!
-//! Verification of a known `kid` never reads the store. Reloads are single-flight: concurrent
-//! callers wait for one reload instead of each making their own.
+//! Verification of a `kid` in a set younger than the TTL never reads the store. Reloads are
+//! single-flight: concurrent callers wait for one reload instead of each making their own.
 //!
 //! A stored key whose algorithm this version does not know is skipped (neither used nor
 //! published); one of a known algorithm that does not parse fails the reload (`KeyError::Corrupt`,
@@ -168,7 +170,18 @@ impl KeyRing {
         let published = |key: Arc<LoadedKey>| {
             if is_published(&key, now, retention) { Ok(key) } else { Err(JwtError::UnknownKey) }
         };
-        if let Some(key) = self.snapshot().as_deref().and_then(find) {
+        // A cached set is trusted for `key_cache_ttl`, for verifying as for signing: a key retired
+        // or deleted elsewhere (a rotation after a leak, say) stops verifying here within it,
+        // even on a node that never signs.
+        let fresh = |set: &KeySet| set.age(now) < profile.key_cache_ttl;
+        if let Some(set) = self.snapshot()
+            && fresh(&set)
+            && let Some(key) = find(&set)
+        {
+            return Ok(published(key)?);
+        }
+        let set = self.refresh(profile, now, |set| !fresh(set)).await?;
+        if let Some(key) = find(&set) {
             return Ok(published(key)?);
         }
         let _reloading = self.reload.lock().await;

@@ -47,8 +47,10 @@
 //!
 //! - **Remote** (`authenticate` with a JWT): signature and claims except `exp`, then the session
 //!   is read from the store by `(organization_id, session id)` taken from the claims, so a
-//!   revoked session is refused at once. An expired JWT of a live session is accepted and
-//!   answered with a fresh JWT (Stytch's behaviour), as long as its key is still published.
+//!   revoked session is refused at once, and so is a session whose token was rotated since the
+//!   JWT was minted (the claims carry the token generation). An expired JWT of a live session is
+//!   accepted and answered with a fresh JWT (Stytch's behaviour), as long as its key is still
+//!   published and it was issued less than [`JwtProfile::max_refresh_age`] ago.
 //! - **Local** ([`crate::SessionService::authenticate_jwt_local`]): signature and every claim
 //!   including `exp`, and no session, member or organization read. **A revoked session's JWT
 //!   stays valid locally until it expires** (at most the JWT lifetime, 5 minutes by default, plus
@@ -174,6 +176,11 @@ pub struct JwtProfile {
     /// How many sessions' JWTs are kept for reuse (about 1.3 KiB each). Default 10 000; zero
     /// disables reuse.
     pub reuse_capacity: usize,
+    /// Remote authenticate (and exchange, revoke) by JWT refuses a JWT issued this long ago or
+    /// longer (`jwt_invalid_claims`), however live its session: an expired JWT of a live session
+    /// is refreshed (Stytch's behaviour), but not forever; the session token is the long-lived
+    /// credential. Default 1 hour.
+    pub max_refresh_age: TimeDelta,
 }
 
 impl JwtProfile {
@@ -191,6 +198,7 @@ impl JwtProfile {
             retired_key_margin: TimeDelta::seconds(60),
             reuse_window: TimeDelta::seconds(30),
             reuse_capacity: 10_000,
+            max_refresh_age: TimeDelta::hours(1),
         }
     }
 
@@ -204,9 +212,18 @@ impl JwtProfile {
 }
 
 /// A signed session JWT: a bearer credential. `Debug` prints it redacted; [`Self::expose`] is
-/// the one way to the string, for the response that hands it to its holder.
-#[derive(Clone, PartialEq, Eq)]
+/// the one way to the string, for the response that hands it to its holder; two compare in
+/// constant time.
+#[derive(Clone)]
 pub struct SessionJwt(String);
+
+impl PartialEq for SessionJwt {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(self.0.as_bytes(), other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SessionJwt {}
 
 impl SessionJwt {
     pub(crate) fn new(jwt: String) -> Self {

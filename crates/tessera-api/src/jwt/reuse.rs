@@ -50,6 +50,9 @@ struct Minted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Version {
     session_updated_at: DateTime<Utc>,
+    /// Also moved by `updated_at`, except within one microsecond; the JWT must name the
+    /// generation exactly, so it is compared on its own.
+    token_generation: u32,
     last_accessed_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     member_updated_at: DateTime<Utc>,
@@ -62,6 +65,7 @@ impl Version {
     /// Whether `found` with `roles`, signed by `kid`, is this version (without allocating).
     fn matches(&self, found: &AuthenticatedSession, roles: &[RoleId], kid: &str) -> bool {
         self.session_updated_at == found.session.updated_at
+            && self.token_generation == found.session.token_generation
             && self.last_accessed_at == found.session.times.last_accessed_at
             && self.expires_at == found.session.times.expires_at
             && self.member_updated_at == found.member.updated_at
@@ -73,6 +77,7 @@ impl Version {
     fn of(found: &AuthenticatedSession, roles: &[RoleId], kid: &str) -> Self {
         Self {
             session_updated_at: found.session.updated_at,
+            token_generation: found.session.token_generation,
             last_accessed_at: found.session.times.last_accessed_at,
             expires_at: found.session.times.expires_at,
             member_updated_at: found.member.updated_at,

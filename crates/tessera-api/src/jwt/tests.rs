@@ -272,10 +272,6 @@ fn errors_before_the_signature_are_unparseable_and_after_it_specific() {
     for e in [E::InvalidClaims("x"), E::NotYetValid, E::Expired, E::TooOld] {
         assert_eq!(e.error_type(), ErrorType::JwtInvalidClaims, "{e}");
     }
-    for e in [E::InvalidSignature, E::Expired, E::InvalidIssuer, E::UnknownKey] {
-        let status = e.error_type().http_status();
-        assert!((400..500).contains(&status), "{e}: {status}");
-    }
 }
 
 fn claims_at(iat: DateTime<Utc>, lifetime: TimeDelta) -> SessionClaims {

@@ -1,10 +1,9 @@
 //! The directory: organizations and their members.
 
-use serde_json::{Map, Value};
 use tessera_core::{
-    EmailAddress, ExternalId, IdleTimeout, MaxLifetime, Member, MemberId, MemberRef, MfaPolicy,
-    Organization, OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings,
-    OrganizationSlug, RoleId,
+    EmailAddress, ExternalId, Member, MemberId, MemberRef, MemberUpdate, Metadata, Organization,
+    OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings, OrganizationSlug,
+    OrganizationUpdate, RoleId,
 };
 
 use super::SessionService;
@@ -17,7 +16,7 @@ pub struct CreateOrganization {
     pub slug: OrganizationSlug,
     pub external_id: Option<ExternalId>,
     pub email: Option<EmailAddress>,
-    pub trusted_metadata: Map<String, Value>,
+    pub trusted_metadata: Metadata,
     pub settings: OrganizationSettings,
 }
 
@@ -28,25 +27,16 @@ impl CreateOrganization {
             slug,
             external_id: None,
             email: None,
-            trusted_metadata: Map::new(),
+            trusted_metadata: Metadata::new(),
             settings: OrganizationSettings::default(),
         }
     }
 }
 
 /// Input of [`SessionService::update_organization`]: `None` leaves a field as it is; for
-/// optional fields, `Some(None)` clears it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpdateOrganization {
-    pub name: Option<OrganizationName>,
-    pub slug: Option<OrganizationSlug>,
-    pub external_id: Option<Option<ExternalId>>,
-    pub email: Option<Option<EmailAddress>>,
-    pub trusted_metadata: Option<Map<String, Value>>,
-    pub mfa_policy: Option<MfaPolicy>,
-    pub max_lifetime: Option<MaxLifetime>,
-    pub idle_timeout: Option<Option<IdleTimeout>>,
-}
+/// optional fields, `Some(None)` clears it. Only the named fields are written, so concurrent
+/// updates of different fields are all kept.
+pub type UpdateOrganization = OrganizationUpdate;
 
 /// Input of [`SessionService::create_member`].
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +46,8 @@ pub struct CreateMember {
     pub external_id: Option<ExternalId>,
     /// Explicit roles; every member also has `tessera_member` implicitly.
     pub roles: Vec<RoleId>,
-    pub trusted_metadata: Map<String, Value>,
-    pub untrusted_metadata: Map<String, Value>,
+    pub trusted_metadata: Metadata,
+    pub untrusted_metadata: Metadata,
 }
 
 impl CreateMember {
@@ -67,23 +57,16 @@ impl CreateMember {
             name: None,
             external_id: None,
             roles: Vec::new(),
-            trusted_metadata: Map::new(),
-            untrusted_metadata: Map::new(),
+            trusted_metadata: Metadata::new(),
+            untrusted_metadata: Metadata::new(),
         }
     }
 }
 
-/// Input of [`SessionService::update_member`]: `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpdateMember {
-    pub email_address: Option<EmailAddress>,
-    pub name: Option<Option<String>>,
-    pub external_id: Option<Option<ExternalId>>,
-    /// Replaces the explicit roles; takes effect at the member's next authenticate.
-    pub roles: Option<Vec<RoleId>>,
-    pub trusted_metadata: Option<Map<String, Value>>,
-    pub untrusted_metadata: Option<Map<String, Value>>,
-}
+/// Input of [`SessionService::update_member`]: `None` leaves a field as it is. Only the named
+/// fields are written, so concurrent updates of different fields are all kept (an admin's role
+/// removal is never undone by a concurrent metadata update).
+pub type UpdateMember = MemberUpdate;
 
 /// Longest member name accepted.
 const MAX_NAME_CHARS: usize = 256;
@@ -130,49 +113,20 @@ impl SessionService {
         Ok(self.store.organizations.get_organization(organization).await?)
     }
 
+    /// Writes the fields `update` names, and only them.
     pub async fn update_organization(
         &self,
         organization: &OrganizationRef,
         update: UpdateOrganization,
     ) -> ServiceResult<Organization> {
-        let mut organization = self.store.organizations.get_organization(organization).await?;
-        let UpdateOrganization {
-            name,
-            slug,
-            external_id,
-            email,
-            trusted_metadata,
-            mfa_policy,
-            max_lifetime,
-            idle_timeout,
-        } = update;
-        if let Some(name) = name {
-            organization.name = name;
-        }
-        if let Some(slug) = slug {
-            organization.slug = slug;
-        }
-        if let Some(external_id) = external_id {
-            organization.external_id = external_id;
-        }
-        if let Some(email) = email {
-            organization.email = email;
-        }
-        if let Some(metadata) = trusted_metadata {
-            organization.trusted_metadata = metadata;
-        }
-        if let Some(policy) = mfa_policy {
-            organization.settings.mfa_policy = policy;
-        }
-        if let Some(max_lifetime) = max_lifetime {
-            organization.settings.lifetime.max_lifetime = max_lifetime;
-        }
-        if let Some(idle_timeout) = idle_timeout {
-            organization.settings.lifetime.idle_timeout = idle_timeout;
-        }
-        organization.updated_at = self.clock.now();
-        self.store.organizations.update_organization(&organization).await?;
-        Ok(organization)
+        let now = self.clock.now();
+        let organization_id = match organization {
+            OrganizationRef::Id(id) => *id,
+            OrganizationRef::Slug(_) => {
+                self.store.organizations.get_organization(organization).await?.id
+            }
+        };
+        Ok(self.store.organizations.update_organization(organization_id, &update, now).await?)
     }
 
     /// Deletes the organization, its members and their sessions.
@@ -229,7 +183,8 @@ impl SessionService {
         Ok((member, organization))
     }
 
-    /// Updates a member. A role change applies to their sessions at the next authenticate.
+    /// Updates the fields `update` names, and only them. A role change applies to the member's
+    /// sessions at their next authenticate.
     pub async fn update_member(
         &self,
         organization: &OrganizationRef,
@@ -242,35 +197,10 @@ impl SessionService {
         if let Some(name) = &update.name {
             check_name(name.as_ref())?;
         }
-        let (mut member, organization) = self.get_member(organization, member).await?;
-        let UpdateMember {
-            email_address,
-            name,
-            external_id,
-            roles,
-            trusted_metadata,
-            untrusted_metadata,
-        } = update;
-        if let Some(email) = email_address {
-            member.email_address = email;
-        }
-        if let Some(name) = name {
-            member.name = name;
-        }
-        if let Some(external_id) = external_id {
-            member.external_id = external_id;
-        }
-        if let Some(roles) = roles {
-            member.roles = roles;
-        }
-        if let Some(metadata) = trusted_metadata {
-            member.trusted_metadata = metadata;
-        }
-        if let Some(metadata) = untrusted_metadata {
-            member.untrusted_metadata = metadata;
-        }
-        member.updated_at = self.clock.now();
-        self.store.members.update_member(&member).await?;
+        let now = self.clock.now();
+        let (member, organization) = self.get_member(organization, member).await?;
+        let member =
+            self.store.members.update_member(organization.id, member.id, &update, now).await?;
         Ok((member, organization))
     }
 

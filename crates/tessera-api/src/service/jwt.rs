@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tessera_core::{AuthenticatedSession, RoleId};
+use tessera_store::{Entity, StoreError};
 
 use super::SessionService;
 use crate::{
@@ -33,7 +34,8 @@ impl SessionService {
 
     /// A newly signed JWT of `found` as it is, issued now, with the member's current roles: for
     /// a host that holds a session (e.g. from [`Self::authenticate`] without a JWT) and needs
-    /// its JWT after all. Always signs (no reuse).
+    /// its JWT after all. Always signs (no reuse). Refused (`mfa_required`) for a session that
+    /// does not meet its organization's MFA policy: no such session ever carries a JWT.
     pub async fn session_jwt(&self, found: &AuthenticatedSession) -> ServiceResult<SessionJwt> {
         let now = self.clock.now();
         let key = self.signing_key(now).await?;
@@ -76,8 +78,10 @@ impl SessionService {
     }
 
     /// The live session a JWT designates: signature and claims checked except `exp` (Stytch
-    /// refreshes an expired JWT of a live session), then the session read by organization and
-    /// id, so a revoked, expired or idle session is `session_not_found` like with a token.
+    /// refreshes an expired JWT of a live session) but with `iat` no older than
+    /// [`crate::JwtProfile::max_refresh_age`], then the session read by organization and id, so a
+    /// revoked, expired or idle session is `session_not_found` like with a token, and so is one
+    /// whose token was rotated after the JWT was minted.
     pub(super) async fn session_for_jwt(
         &self,
         jwt: &str,
@@ -86,7 +90,7 @@ impl SessionService {
         let rules = TimeRules {
             leeway: self.config.jwt.clock_skew,
             check_expiry: false,
-            max_token_age: None,
+            max_token_age: Some(self.config.jwt.max_refresh_age),
         };
         let (claims, _) = jwt::verify_jwt(
             &self.keys,
@@ -105,6 +109,10 @@ impl SessionService {
         if found.member.id != claims.subject {
             return Err(JwtError::InvalidClaims("`sub` is not the session's member").into());
         }
+        if found.session.token_generation != claims.session.token_generation {
+            // Minted for a token that a step-up has replaced: it designates nothing live.
+            return Err(StoreError::NotFound(Entity::Session).into());
+        }
         Ok(found)
     }
 
@@ -115,6 +123,8 @@ impl SessionService {
     }
 
     /// A JWT of `found` (as it is after the operation's writes) with `roles`, issued at `now`.
+    /// The one place JWTs are signed, so the one place that refuses to sign for a session that
+    /// does not meet its organization's MFA policy.
     pub(super) fn mint_jwt(
         &self,
         key: &LoadedKey,
@@ -122,6 +132,9 @@ impl SessionService {
         roles: &[RoleId],
         now: DateTime<Utc>,
     ) -> ServiceResult<SessionJwt> {
+        if !found.meets_mfa_policy() {
+            return Err(tessera_core::Error::MfaRequired.into());
+        }
         Ok(jwt::mint(key, &self.config.jwt, &self.config.claim_namespaces, found, roles, now)?)
     }
 

@@ -2,8 +2,10 @@
 //! policy and the deployment settings.
 //!
 //! Every operation reads the clock once (`now`), checks every rule before its first write, and
-//! then writes through one conditional store call where it can, so a refused operation leaves no
-//! trace.
+//! then writes through **one** conditional store call (one transaction): a refused operation
+//! leaves no trace, and a failed write leaves nothing half done. The store re-checks, in the same
+//! statement that writes, that the session is still live and still holds the token generation
+//! that was read, so nothing read before a concurrent revoke or rotation can write after it.
 
 mod directory;
 mod jwt;
@@ -19,7 +21,7 @@ pub use self::{
     directory::{CreateMember, CreateOrganization, UpdateMember, UpdateOrganization},
     sessions::{
         AddFactor, Authenticate, Authenticated, CreateSession, Credential, Exchange, IssuedSession,
-        Revoke,
+        PENDING_MFA_LIFETIME, Revoke,
     },
 };
 use crate::{

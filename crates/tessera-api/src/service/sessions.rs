@@ -1,13 +1,14 @@
 //! Member sessions: create, authenticate, list, revoke, add a factor (step-up), exchange.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tessera_core::{
     AssuranceRequirement, AuthenticatedSession, AuthenticationFactor, AuthorizationCheck,
     CustomClaims, FactorInput, Member, MemberRef, MemberSession, Organization, OrganizationRef,
     RoleId, SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, Verdict,
-    assurance,
+    assurance, factor::check_factor_count, touch_threshold,
 };
-use tessera_store::ExchangeFrom;
+use tessera_store::{AuthenticationWrite, SessionKey};
 
 use super::SessionService;
 use crate::{
@@ -15,8 +16,9 @@ use crate::{
     jwt::SessionJwt,
 };
 
-/// What a caller presents to prove a session.
-#[derive(Clone, PartialEq, Eq)]
+/// What a caller presents to prove a session. A bearer secret: `Debug` redacts it, and it has
+/// no `PartialEq` (a comparison of secrets must be constant-time, and nothing here needs one).
+#[derive(Clone)]
 pub enum Credential {
     /// The opaque session token.
     Token(String),
@@ -69,18 +71,33 @@ impl CreateSession {
     }
 }
 
+/// How long a sign-in that does not yet meet its organization's MFA policy lives before a
+/// factor is added (Stytch's intermediate sessions live 10 minutes).
+pub const PENDING_MFA_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+
 /// A session with its freshly minted token: the only time the raw token exists server-side.
 #[derive(Debug, Clone)]
 pub struct IssuedSession {
     pub session: AuthenticatedSession,
     pub token: SessionToken,
     pub roles: Vec<RoleId>,
-    /// A session JWT minted at the operation's `now`, from the state after its writes.
-    pub jwt: SessionJwt,
+    /// A session JWT minted at the operation's `now`, from the state after its writes; `None`
+    /// while the session does not meet its organization's MFA policy ([`Self::is_pending_mfa`]).
+    pub jwt: Option<SessionJwt>,
+}
+
+impl IssuedSession {
+    /// Whether the session still lacks the factors its organization's MFA policy requires: its
+    /// token then serves only to add a factor ([`SessionService::add_factor`]); authenticate
+    /// refuses it (`mfa_required`) and no session JWT exists for it, so no relying service can
+    /// accept it. Stytch calls such a session an intermediate session.
+    pub fn is_pending_mfa(&self) -> bool {
+        !self.session.meets_mfa_policy()
+    }
 }
 
 /// Input of [`SessionService::authenticate`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Authenticate {
     pub credential: Credential,
     /// Extend the session to `now + duration` (capped by the absolute lifetime). Without it the
@@ -127,8 +144,8 @@ pub struct Authenticated {
     pub jwt: Option<SessionJwt>,
 }
 
-/// What to revoke.
-#[derive(Debug, Clone, PartialEq)]
+/// What to revoke. `Debug` redacts the token and the JWT.
+#[derive(Clone)]
 pub enum Revoke {
     /// One session by id. Ids are global, so the organization may be left out: the session is
     /// then found deployment-wide (for callers holding the project credentials).
@@ -148,15 +165,55 @@ pub enum Revoke {
     },
 }
 
-/// Input of [`SessionService::add_factor`].
-#[derive(Debug, Clone, PartialEq)]
+impl std::fmt::Debug for Revoke {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Session { organization, session_id } => f
+                .debug_struct("Session")
+                .field("organization", organization)
+                .field("session_id", session_id)
+                .finish(),
+            Self::Token(_) => f.write_str("Token([redacted])"),
+            Self::Jwt(_) => f.write_str("Jwt([redacted])"),
+            Self::Member { organization, member } => f
+                .debug_struct("Member")
+                .field("organization", organization)
+                .field("member", member)
+                .finish(),
+        }
+    }
+}
+
+/// Input of [`SessionService::add_factor`] (step-up). `Debug` redacts the token.
+#[derive(Clone)]
 pub struct AddFactor {
+    /// The session token (of a full session, or of one pending MFA).
     pub token: String,
     pub factor: FactorInput,
+    /// Extend the session to `now + duration` (capped by the absolute lifetime). Without it a
+    /// full session keeps its expiry, and a session pending MFA that this factor completes gets
+    /// the deployment's default duration.
+    pub duration: Option<SessionDuration>,
+}
+
+impl AddFactor {
+    pub fn new(token: impl Into<String>, factor: FactorInput) -> Self {
+        Self { token: token.into(), factor, duration: None }
+    }
+}
+
+impl std::fmt::Debug for AddFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddFactor")
+            .field("token", &"[redacted]")
+            .field("factor", &self.factor)
+            .field("duration", &self.duration)
+            .finish()
+    }
 }
 
 /// Input of [`SessionService::exchange`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Exchange {
     /// The session to leave: its token or a session JWT (Stytch accepts both). See
     /// [`SessionService::exchange`] for the one difference between them.
@@ -222,9 +279,24 @@ impl SessionService {
     async fn session_for_token(
         &self,
         token: &SessionToken,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
     ) -> ServiceResult<AuthenticatedSession> {
         Ok(self.store.sessions.find_session_by_token(&token.hash(), now).await?)
+    }
+
+    /// The live session behind a credential, token or JWT (see [`Self::session_for_jwt`]).
+    async fn session_for(
+        &self,
+        credential: &Credential,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<AuthenticatedSession> {
+        match credential {
+            Credential::Token(token) => {
+                let token = self.parse_token(token)?;
+                self.session_for_token(&token, now).await
+            }
+            Credential::Jwt(jwt) => self.session_for_jwt(jwt, now).await,
+        }
     }
 
     fn initial_claims(&self, patch: Option<&Value>) -> ServiceResult<CustomClaims> {
@@ -235,8 +307,13 @@ impl SessionService {
     }
 
     /// Signs a member in: validates everything, then stores the session under its token's hash.
+    ///
+    /// If the factors do not meet the organization's MFA policy, the session is **pending MFA**
+    /// ([`IssuedSession::is_pending_mfa`]): it lives at most [`PENDING_MFA_LIFETIME`], carries no
+    /// JWT, and its token serves only [`Self::add_factor`] until the missing factor is added.
     pub async fn create_session(&self, request: CreateSession) -> ServiceResult<IssuedSession> {
         let now = self.clock.now();
+        check_factor_count(request.factors.len())?;
         let factors = request
             .factors
             .into_iter()
@@ -248,44 +325,49 @@ impl SessionService {
 
         let organization = self.store.organizations.get_organization(&request.organization).await?;
         let member = self.store.members.get_member(organization.id, &request.member).await?;
-        let key = self.signing_key(now).await?;
+        let pending_mfa = !organization.settings.mfa_policy.is_met_by(&factors);
+        let key = match pending_mfa {
+            true => None,
+            false => Some(self.signing_key(now).await?),
+        };
         let duration = request.duration.unwrap_or(self.config.default_session_duration);
+        let mut times = SessionTimes::start(now, duration, &organization.settings.lifetime);
+        if pending_mfa {
+            times.expires_at = times.expires_at.min(now + PENDING_MFA_LIFETIME);
+        }
         let session = MemberSession {
             id: SessionId::generate(now, &mut self.rng()),
             organization_id: organization.id,
             member_id: member.id,
-            times: SessionTimes::start(now, duration, &organization.settings.lifetime),
+            times,
             authentication_factors: factors,
             custom_claims,
             attributes: request.attributes,
             return_url,
             updated_at: now,
+            token_generation: 0,
         };
         let token = self.new_token();
         self.store.sessions.create_session(&session, &token.hash()).await?;
         let roles = self.policy.session_roles(&member.roles);
         let found = AuthenticatedSession { session, member, organization };
-        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
         Ok(IssuedSession { session: found, token, roles, jwt })
     }
 
     /// Trades a token or a session JWT for the session, member, organization, roles and a fresh
     /// JWT. Every check (MFA, step-up, authorization, claim rules) runs before any write; then
-    /// the extension, the claims patch and the access record are written, the last one at most
-    /// once per touch interval.
+    /// the extension, the claims patch and the access record (coalesced: at most once per
+    /// [`touch_threshold`]) are written **in one store call, in one transaction**, all or
+    /// nothing, and only while the session still holds the token generation that was read.
     ///
     /// A JWT is verified (signature, `alg` pinned to its key, `kid`, `typ`, `iss`, `aud`, `nbf`,
-    /// `iat`; not `exp`), then its session is read by the organization and session id of its
-    /// claims: a revoked session is refused even though its JWT has not expired.
+    /// `iat` not older than [`crate::JwtProfile::max_refresh_age`]; not `exp`), then its session
+    /// is read by the organization and session id of its claims: a revoked session, or one whose
+    /// token was rotated since the JWT was minted, is refused even though the JWT has not expired.
     pub async fn authenticate(&self, request: Authenticate) -> ServiceResult<Authenticated> {
         let now = self.clock.now();
-        let mut found = match &request.credential {
-            Credential::Token(token) => {
-                let token = self.parse_token(token)?;
-                self.session_for_token(&token, now).await?
-            }
-            Credential::Jwt(jwt) => self.session_for_jwt(jwt, now).await?,
-        };
+        let mut found = self.session_for(&request.credential, now).await?;
         let roles = found.roles(&self.policy);
 
         assurance::check(
@@ -301,8 +383,8 @@ impl SessionService {
             .transpose()?;
         let namespaces = &self.config.claim_namespaces;
         if let Some(patch) = &request.custom_claims {
-            // Refuse a bad patch before the extension is written; the store re-applies it
-            // atomically against the current claims.
+            // Refuse a bad patch before anything is written; the store re-applies it atomically
+            // against the claims as stored.
             found.session.custom_claims.patched(patch, namespaces)?;
         }
         let key = match request.with_jwt {
@@ -310,34 +392,25 @@ impl SessionService {
             false => None,
         };
 
-        let (organization_id, session_id) = (found.organization.id, found.session.id);
-        let mut access_recorded = false;
-        if let Some(duration) = request.extend_by {
-            let expires_at = found.session.times.extended_expiry(
-                now,
-                duration,
-                &found.organization.settings.lifetime,
-            );
-            found.session = self
-                .store
-                .sessions
-                .extend_session(organization_id, session_id, expires_at, now)
-                .await?;
-            access_recorded = true;
-        }
-        if let Some(patch) = &request.custom_claims {
-            found.session = self
-                .store
-                .sessions
-                .patch_session_claims(organization_id, session_id, patch, namespaces, now)
-                .await?;
-        }
+        let lifetime = &found.organization.settings.lifetime;
         let interval = self.config.touch_interval;
-        if !access_recorded
-            && found.session.times.touch_due(now, interval)
-            && self.store.sessions.touch_session(organization_id, session_id, now, interval).await?
-        {
-            found.session.times.last_accessed_at = now;
+        let write = AuthenticationWrite {
+            expires_at: request
+                .extend_by
+                .map(|duration| found.session.times.extended_expiry(now, duration, lifetime)),
+            claims_patch: request.custom_claims,
+            touch_if_accessed_by: found
+                .session
+                .times
+                .touch_due(now, interval, lifetime)
+                .then(|| now - touch_threshold(interval, lifetime)),
+        };
+        if !write.is_empty() {
+            found.session = self
+                .store
+                .sessions
+                .record_authentication(&SessionKey::of(&found.session), &write, namespaces, now)
+                .await?;
         }
         let jwt = key.map(|key| self.reuse_or_mint_jwt(&key, &found, &roles, now)).transpose()?;
         Ok(Authenticated { session: found, roles, verdict, jwt })
@@ -357,8 +430,9 @@ impl SessionService {
         Ok(MemberSessions { sessions, member, organization, roles })
     }
 
-    /// Revokes one session (by id or token) or all of a member's; returns how many ended.
-    /// Revoking a session that is not live is `session_not_found`.
+    /// Revokes one session (by id, token or JWT) or all of a member's; returns how many ended.
+    /// Revoking a session that is not live is `session_not_found`, and so is revoking by a JWT
+    /// minted before the session's token was rotated (it no longer designates the session).
     pub async fn revoke(&self, target: Revoke) -> ServiceResult<u64> {
         let now = self.clock.now();
         match target {
@@ -369,26 +443,11 @@ impl SessionService {
                     }
                     None => self.store.sessions.find_session_organization(session_id).await?,
                 };
-                self.store.sessions.revoke_session(organization_id, session_id, now).await?;
+                self.store.sessions.revoke_session(organization_id, session_id, None, now).await?;
                 Ok(1)
             }
-            Revoke::Token(token) => {
-                let token = self.parse_token(&token)?;
-                let found = self.session_for_token(&token, now).await?;
-                self.store
-                    .sessions
-                    .revoke_session(found.organization.id, found.session.id, now)
-                    .await?;
-                Ok(1)
-            }
-            Revoke::Jwt(jwt) => {
-                let found = self.session_for_jwt(&jwt, now).await?;
-                self.store
-                    .sessions
-                    .revoke_session(found.organization.id, found.session.id, now)
-                    .await?;
-                Ok(1)
-            }
+            Revoke::Token(token) => self.revoke_found(&Credential::Token(token), now).await,
+            Revoke::Jwt(jwt) => self.revoke_found(&Credential::Jwt(jwt), now).await,
             Revoke::Member { organization, member } => {
                 let organization = match (organization, &member) {
                     (Some(organization), _) => organization,
@@ -410,8 +469,31 @@ impl SessionService {
         }
     }
 
-    /// Step-up: records a newly proved factor on a live session and rotates its token. The old
-    /// token is dead the moment this returns; the new one is in the result.
+    /// Revokes the session a credential designates, while it still holds the token generation
+    /// the credential was minted for.
+    async fn revoke_found(
+        &self,
+        credential: &Credential,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<u64> {
+        let found = self.session_for(credential, now).await?;
+        let session = &found.session;
+        self.store
+            .sessions
+            .revoke_session(
+                session.organization_id,
+                session.id,
+                Some(session.token_generation),
+                now,
+            )
+            .await?;
+        Ok(1)
+    }
+
+    /// Step-up: records a newly proved factor on a live session (a full one, or one pending
+    /// MFA) and rotates its token. The old token, and every JWT minted before, are dead the
+    /// moment this returns; the new token is in the result, with a JWT if the session now meets
+    /// its organization's MFA policy.
     pub async fn add_factor(&self, request: AddFactor) -> ServiceResult<IssuedSession> {
         let now = self.clock.now();
         let token = self.parse_token(&request.token)?;
@@ -423,51 +505,55 @@ impl SessionService {
             Some(existing) => *existing = existing.reauthenticated(factor.last_authenticated_at()),
             None => factors.push(factor),
         }
-        let key = self.signing_key(now).await?;
+        check_factor_count(factors.len())?;
+        let policy = found.organization.settings.mfa_policy;
+        let completes_mfa = !found.meets_mfa_policy() && policy.is_met_by(&factors);
+        let key = match policy.is_met_by(&factors) {
+            true => Some(self.signing_key(now).await?),
+            false => None,
+        };
+        // A session that just met its MFA policy starts its real lifetime now.
+        let duration =
+            request.duration.or(completes_mfa.then_some(self.config.default_session_duration));
+        let lifetime = &found.organization.settings.lifetime;
+        let expires_at =
+            duration.map(|duration| found.session.times.extended_expiry(now, duration, lifetime));
         let next = self.new_token();
         let session = self
             .store
             .sessions
             .rotate_session_token(
-                found.organization.id,
-                found.session.id,
-                &token.hash(),
+                &SessionKey::of(&found.session),
                 &next.hash(),
                 &factors,
+                expires_at,
                 now,
             )
             .await?;
         let roles = found.roles(&self.policy);
         let found = AuthenticatedSession { session, ..found };
-        let jwt = self.mint_jwt(&key, &found, &roles, now)?;
+        let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
         Ok(IssuedSession { session: found, token: next, roles, jwt })
     }
 
     /// Moves the person behind a session into another organization of the deployment: a new
-    /// session for their membership there (same email), carrying only the factors valid there
-    /// (email-based ones).
+    /// session for their membership there (same email), carrying only the factors that prove
+    /// that email (an email-delivered factor naming the address), and **keeping the sign-in
+    /// time**: the new session's absolute lifetime counts from the original sign-in, so hopping
+    /// between organizations never outlives it.
     ///
-    /// With a token, the old session is revoked in the same transaction that stores the new one,
-    /// on condition that its token is still the one presented. With a session JWT, the store
-    /// offers no such statement (its atomic exchange is keyed by the token hash, which a JWT does
-    /// not carry): the old session is revoked first (conditionally on being live), then the new
-    /// one is stored. If the second write fails, the caller has no session left and must sign in
-    /// again: it fails closed, never leaving two sessions.
+    /// The old session must be a full one (a session pending MFA only steps up), and is revoked
+    /// in the same transaction that stores the new one, on condition that it still holds the
+    /// token generation that was read; with a token or with a JWT alike.
     pub async fn exchange(&self, request: Exchange) -> ServiceResult<IssuedSession> {
         let now = self.clock.now();
-        // Every input is checked before the first read, as in every operation.
-        let custom_claims;
-        let (found, token) = match &request.credential {
-            Credential::Token(raw) => {
-                let token = self.parse_token(raw)?;
-                custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
-                (self.session_for_token(&token, now).await?, Some(token))
-            }
-            Credential::Jwt(jwt) => {
-                custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
-                (self.session_for_jwt(jwt, now).await?, None)
-            }
-        };
+        // Every input is checked before the first read, as in every operation (the credential's
+        // shape too, by `session_for`).
+        let custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
+        let found = self.session_for(&request.credential, now).await?;
+        if !found.meets_mfa_policy() {
+            return Err(tessera_core::Error::MfaRequired.into());
+        }
 
         let target = self.store.organizations.get_organization(&request.organization).await?;
         if target.id == found.organization.id {
@@ -485,7 +571,7 @@ impl SessionService {
             .session
             .authentication_factors
             .iter()
-            .filter(|f| f.carries_across_organizations())
+            .filter(|f| f.proves_email(&member.email_address))
             .cloned()
             .collect();
         if factors.is_empty() {
@@ -498,40 +584,40 @@ impl SessionService {
             now,
         )?;
 
-        let key = self.signing_key(now).await?;
         let duration = request.duration.unwrap_or(self.config.default_session_duration);
+        let times = SessionTimes::continuing(
+            found.session.times.started_at,
+            now,
+            duration,
+            &target.settings.lifetime,
+        );
+        if !times.status(now, &target.settings.lifetime).is_active() {
+            return Err(tessera_core::Error::SignInTooOld {
+                max_lifetime_minutes: target.settings.lifetime.max_lifetime.minutes(),
+            }
+            .into());
+        }
+        let key = self.signing_key(now).await?;
         let session = MemberSession {
             id: SessionId::generate(now, &mut self.rng()),
             organization_id: target.id,
             member_id: member.id,
-            times: SessionTimes::start(now, duration, &target.settings.lifetime),
+            times,
             authentication_factors: factors,
             custom_claims,
             attributes: found.session.attributes.clone(),
             return_url: found.session.return_url.clone(),
             updated_at: now,
+            token_generation: 0,
         };
         let next = self.new_token();
-        match token {
-            Some(token) => {
-                let from = ExchangeFrom {
-                    organization_id: found.organization.id,
-                    session_id: found.session.id,
-                    token_hash: token.hash(),
-                };
-                self.store.sessions.exchange_session(&from, &session, &next.hash(), now).await?;
-            }
-            None => {
-                self.store
-                    .sessions
-                    .revoke_session(found.organization.id, found.session.id, now)
-                    .await?;
-                self.store.sessions.create_session(&session, &next.hash()).await?;
-            }
-        }
+        self.store
+            .sessions
+            .exchange_session(&SessionKey::of(&found.session), &session, &next.hash(), now)
+            .await?;
         let roles = self.policy.session_roles(&member.roles);
         let found = AuthenticatedSession { session, member, organization: target };
         let jwt = self.mint_jwt(&key, &found, &roles, now)?;
-        Ok(IssuedSession { session: found, token: next, roles, jwt })
+        Ok(IssuedSession { session: found, token: next, roles, jwt: Some(jwt) })
     }
 }

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use serde_json::{Map, json};
+use serde_json::json;
 use tessera_core::{
     AuthenticatedSession, CustomClaims, ErrorType, LifetimePolicy, MaxLifetime, Member, MemberId,
-    MemberRef, MemberSession, Organization, OrganizationId, OrganizationName, OrganizationSettings,
-    OrganizationSlug, SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken,
-    TokenPrefix,
+    MemberRef, MemberSession, Metadata, Organization, OrganizationId, OrganizationName,
+    OrganizationSettings, OrganizationSlug, SessionAttributes, SessionDuration, SessionId,
+    SessionTimes, SessionToken, TokenPrefix,
 };
 use tessera_store::{
     Constraint, Entity, MockMemberRepository, MockOrganizationRepository, MockSessionRepository,
@@ -68,7 +68,7 @@ fn organization(settings: OrganizationSettings) -> Organization {
         slug: OrganizationSlug::parse("acme").unwrap(),
         external_id: None,
         email: None,
-        trusted_metadata: Map::new(),
+        trusted_metadata: Metadata::new(),
         settings,
         created_at: t0(),
         updated_at: t0(),
@@ -83,8 +83,8 @@ fn member(organization: &Organization) -> Member {
         name: None,
         external_id: None,
         roles: Vec::new(),
-        trusted_metadata: Map::new(),
-        untrusted_metadata: Map::new(),
+        trusted_metadata: Metadata::new(),
+        untrusted_metadata: Metadata::new(),
         created_at: t0(),
         updated_at: t0(),
     }
@@ -106,6 +106,7 @@ fn found(settings: OrganizationSettings, last_accessed: DateTime<Utc>) -> Authen
         attributes: SessionAttributes::default(),
         return_url: None,
         updated_at: t0(),
+        token_generation: 0,
     };
     AuthenticatedSession { session, member, organization }
 }
@@ -160,13 +161,20 @@ async fn authenticate_after_the_touch_interval_writes_once() {
     let now = t0() + TimeDelta::minutes(5);
     let mut mocks = Mocks::new();
     let session = found(OrganizationSettings::default(), now - TimeDelta::seconds(60));
-    mocks.sessions.expect_find_session_by_token().times(1).return_once(move |_, _| Ok(session));
+    let mut touched = session.session.clone();
+    touched.times.last_accessed_at = now;
     mocks
         .sessions
-        .expect_touch_session()
-        .withf(move |_, _, at, _| *at == now)
+        .expect_record_authentication()
+        .withf(move |_, write, _, at| {
+            *at == now
+                && write.touch_if_accessed_by == Some(now - TimeDelta::seconds(60))
+                && write.expires_at.is_none()
+                && write.claims_patch.is_none()
+        })
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .return_once(move |_, _, _, _| Ok(touched));
+    mocks.sessions.expect_find_session_by_token().times(1).return_once(move |_, _| Ok(session));
     let service = mocks.service_at(now);
     let auth = service.authenticate(authenticate(&a_token())).await.unwrap();
     assert_eq!(auth.session.session.times.last_accessed_at, now);
@@ -178,7 +186,11 @@ async fn a_failed_touch_fails_the_authenticate() {
     let mut mocks = Mocks::new();
     let session = found(OrganizationSettings::default(), t0());
     mocks.sessions.expect_find_session_by_token().return_once(move |_, _| Ok(session));
-    mocks.sessions.expect_touch_session().times(1).return_once(|_, _, _, _| Err(unavailable()));
+    mocks
+        .sessions
+        .expect_record_authentication()
+        .times(1)
+        .return_once(|_, _, _, _| Err(unavailable()));
     let err = mocks.service_at(now).authenticate(authenticate(&a_token())).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::StorageUnavailable);
 }
@@ -199,8 +211,8 @@ async fn extension_is_clamped_to_the_absolute_deadline() {
     mocks.sessions.expect_find_session_by_token().return_once(move |_, _| Ok(session));
     mocks
         .sessions
-        .expect_extend_session()
-        .withf(|_, _, expires_at, _| *expires_at == t0() + TimeDelta::minutes(90))
+        .expect_record_authentication()
+        .withf(|_, write, _, _| write.expires_at == Some(t0() + TimeDelta::minutes(90)))
         .times(1)
         .return_once(move |_, _, _, _| Ok(returned));
     let mut request = authenticate(&a_token());
@@ -315,14 +327,12 @@ async fn add_factor_loses_a_race_cleanly() {
         .sessions
         .expect_rotate_session_token()
         .times(1)
-        .return_once(|_, _, _, _, _, _| Err(StoreError::NotFound(Entity::Session)));
-    let request = AddFactor {
-        token: a_token().expose().to_owned(),
-        factor: serde_json::from_value(
-            json!({"type": "totp", "delivery_method": "authenticator_app"}),
-        )
-        .unwrap(),
-    };
+        .return_once(|_, _, _, _, _| Err(StoreError::NotFound(Entity::Session)));
+    let request = AddFactor::new(
+        a_token().expose().to_owned(),
+        serde_json::from_value(json!({"type": "totp", "delivery_method": "authenticator_app"}))
+            .unwrap(),
+    );
     let err = mocks.service_at(now).add_factor(request).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::SessionNotFound);
 }

@@ -30,8 +30,9 @@ pub mod time;
 pub(crate) mod test_support;
 
 /// A secret on its way to its holder: a session token, a session JWT, or a URL that embeds a
-/// token. Serialized as the plain string; `Debug` prints `SecretString(<redacted>)`.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// token. Serialized as the plain string; `Debug` prints `SecretString(<redacted>)`; two compare
+/// in constant time.
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct SecretString(String);
@@ -46,6 +47,14 @@ impl SecretString {
         &self.0
     }
 }
+
+impl PartialEq for SecretString {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(self.0.as_bytes(), other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SecretString {}
 
 impl From<String> for SecretString {
     fn from(secret: String) -> Self {

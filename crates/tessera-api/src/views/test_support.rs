@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::{SeedableRng, rngs::StdRng};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, DeliveryMethod,
     EmailAddress, ExternalId, FactorInput, FactorType, LifetimePolicy, Member, MemberId,
@@ -39,9 +39,9 @@ impl Fixture {
     }
 }
 
-fn object(value: Value) -> Map<String, Value> {
+fn object(value: Value) -> tessera_core::Metadata {
     match value {
-        Value::Object(map) => map,
+        Value::Object(map) => tessera_core::Metadata::parse("metadata", map).unwrap(),
         other => panic!("not an object: {other}"),
     }
 }
@@ -94,7 +94,7 @@ pub(crate) fn fixture() -> Fixture {
             delivery_method: DeliveryMethod::Email,
             last_authenticated_at: None,
             detail: Some(FactorDetail::EmailFactor(EmailFactor {
-                email_id: "email-1".into(),
+                email_id: "email-1".parse().unwrap(),
                 email_address: member.email_address.clone(),
             })),
         },
@@ -107,7 +107,7 @@ pub(crate) fn fixture() -> Fixture {
             delivery_method: DeliveryMethod::AuthenticatorApp,
             last_authenticated_at: None,
             detail: Some(FactorDetail::AuthenticatorAppFactor(AuthenticatorAppFactor {
-                totp_id: "totp-1".into(),
+                totp_id: "totp-1".parse().unwrap(),
             })),
         },
         started + TimeDelta::seconds(30),
@@ -130,8 +130,9 @@ pub(crate) fn fixture() -> Fixture {
             .unwrap(),
         attributes: SessionAttributes {
             ip_address: Some("203.0.113.7".into()),
-            user_agent: Some("test".into()),
+            user_agent: Some("test".parse().unwrap()),
         },
+        token_generation: 0,
         return_url: Some("https://app.acme.example/account".into()),
         updated_at: started + TimeDelta::seconds(30),
     };

@@ -47,6 +47,8 @@ pub(crate) fn t0() -> DateTime<Utc> {
 pub(crate) struct Harness {
     pub(crate) service: SessionService,
     pub(crate) clock: Arc<ManualClock>,
+    /// The service's store, for tests that look under it or wrap it.
+    pub(crate) store: Store,
 }
 
 impl Harness {
@@ -62,7 +64,19 @@ impl Harness {
     }
 
     fn over(store: Store) -> Self {
-        let clock = Arc::new(ManualClock::new(t0()));
+        Self::configured(
+            store,
+            ServiceConfig::new("project-test"),
+            Arc::new(ManualClock::new(t0())),
+        )
+    }
+
+    /// The same store and clock under another deployment configuration.
+    pub(crate) fn reconfigured(self, config: ServiceConfig) -> Self {
+        Self::configured(self.store, config, self.clock)
+    }
+
+    fn configured(store: Store, config: ServiceConfig, clock: Arc<ManualClock>) -> Self {
         let policy = Policy::from_json(
             &json!({
                 "resources": [{"resource_id": "documents", "actions": ["read", "write"]}],
@@ -71,11 +85,11 @@ impl Harness {
             .to_string(),
         )
         .unwrap();
-        let service = SessionService::new(store, ServiceConfig::new("project-test"))
+        let service = SessionService::new(store.clone(), config)
             .with_clock(clock.clone())
             .with_random(Arc::new(SeededRandom::new(rand_seed())))
             .with_policy(policy);
-        Self { service, clock }
+        Self { service, clock, store }
     }
 
     pub(crate) async fn organization(&self, slug: &str) -> Organization {
@@ -99,17 +113,31 @@ impl Harness {
             .0
     }
 
+    /// A session of `member` with the named factors ([`factor_input`]; `email` is a magic link
+    /// proving the member's own address).
     pub(crate) async fn session(&self, member: &Member, factors: &[&str]) -> IssuedSession {
         let mut request =
             CreateSession::new(member.organization_id.into(), MemberRef::Id(member.id));
         for factor in factors {
-            request = request.with_factor(factor_input(factor));
+            request = request.with_factor(match *factor {
+                "email" => email_factor(member.email_address.as_str()),
+                other => factor_input(other),
+            });
         }
         self.service.create_session(request).await.unwrap()
     }
 }
 
-/// A factor by short name: `email` (magic link), `password`, `totp`, `sms`.
+/// A magic-link factor whose detail names the address it proved.
+pub(crate) fn email_factor(address: &str) -> FactorInput {
+    serde_json::from_value(json!({
+        "type": "magic_link", "delivery_method": "email",
+        "email_factor": {"email_id": "email-1", "email_address": address}
+    }))
+    .unwrap()
+}
+
+/// A factor by short name: `email` (magic link, naming no address), `password`, `totp`, `sms`.
 pub(crate) fn factor_input(kind: &str) -> FactorInput {
     let value = match kind {
         "email" => json!({"type": "magic_link", "delivery_method": "email"}),
@@ -133,4 +161,16 @@ fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!("{}-{}-{}", std::process::id(), rand_seed(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// The JWT of a full session (one that meets its organization's MFA policy, as most tests'
+/// sessions do).
+pub(crate) trait FullJwt {
+    fn full_jwt(&self) -> &tessera_api::SessionJwt;
+}
+
+impl FullJwt for IssuedSession {
+    fn full_jwt(&self) -> &tessera_api::SessionJwt {
+        self.jwt.as_ref().expect("a full session carries a JWT")
+    }
 }

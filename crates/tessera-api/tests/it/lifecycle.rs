@@ -55,7 +55,7 @@ on_every_store! {
         h.clock.advance(TimeDelta::minutes(1));
         let stepped = h
             .service
-            .add_factor(AddFactor { token: issued.token.expose().to_owned(), factor: factor_input("totp") })
+            .add_factor(AddFactor::new(issued.token.expose().to_owned(), factor_input("totp")))
             .await
             .unwrap();
         assert_ne!(stepped.token.expose(), issued.token.expose());

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod integrity;
 mod jwt;
 mod lifecycle;
 mod rules;

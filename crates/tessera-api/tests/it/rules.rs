@@ -102,7 +102,7 @@ on_every_store! {
         assert_eq!(err.error_type(), ErrorType::MfaRequired);
         let stepped = h
             .service
-            .add_factor(AddFactor { token: issued.token.expose().to_owned(), factor: factor_input("totp") })
+            .add_factor(AddFactor::new(issued.token.expose().to_owned(), factor_input("totp")))
             .await
             .unwrap();
         h.service.authenticate(Authenticate::new(token(&stepped.token))).await.unwrap();

@@ -23,8 +23,7 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(error_type: ErrorType, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::from_u16(error_type.http_status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            status: super::status::status_of(error_type),
             error_type: error_type.as_str(),
             message: message.into(),
         }

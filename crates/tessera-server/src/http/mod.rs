@@ -16,6 +16,7 @@ mod parse;
 mod polar;
 mod request_id;
 mod sessions;
+mod status;
 
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing};
 use tessera_api::SessionService;
@@ -70,6 +71,7 @@ fn project_routes() -> Routes {
         get "/v1/b2b/sessions" => sessions::list,
         post "/v1/b2b/sessions" => sessions::create,
         post "/v1/b2b/sessions/authenticate" => sessions::authenticate,
+        post "/v1/b2b/sessions/factors" => sessions::add_factor,
         post "/v1/b2b/sessions/revoke" => sessions::revoke,
         post "/v1/b2b/sessions/exchange" => sessions::exchange,
         get "/v1/b2b/rbac/policy" => sessions::policy,

@@ -37,6 +37,7 @@ use super::{directory, meta, metrics, polar, sessions};
         sessions::create,
         sessions::list,
         sessions::authenticate,
+        sessions::add_factor,
         sessions::revoke,
         sessions::exchange,
         sessions::jwks,
@@ -176,7 +177,7 @@ mod tests {
             .chain(super::super::public_routes().list)
             .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
             .collect();
-        assert_eq!(routed.len(), 22, "a route was registered twice");
+        assert_eq!(routed.len(), 23, "a route was registered twice");
         assert_eq!(documented(&doc()), routed);
     }
 

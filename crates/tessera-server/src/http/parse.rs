@@ -1,9 +1,9 @@
 //! From the strings of a request to domain values, each failure a typed error naming the field.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tessera_core::{
-    EmailAddress, ExternalId, IdleTimeout, MaxLifetime, MemberRef, MfaPolicy, OrganizationName,
-    OrganizationRef, OrganizationSlug, RoleId, SessionDuration,
+    EmailAddress, ErrorType, ExternalId, IdleTimeout, MaxLifetime, MemberRef, Metadata, MfaPolicy,
+    OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionDuration,
 };
 
 use super::error::ApiError;
@@ -50,15 +50,11 @@ pub(super) fn idle_timeout(minutes: Option<i64>) -> Result<Option<IdleTimeout>, 
     Ok(minutes.map(IdleTimeout::from_minutes).transpose()?)
 }
 
+/// Stytch's `mfa_policy`; `""` or absent leaves it as it is.
 pub(super) fn mfa_policy(value: Option<&str>) -> Result<Option<MfaPolicy>, ApiError> {
     match value {
         None | Some("") => Ok(None),
-        Some("OPTIONAL") => Ok(Some(MfaPolicy::Optional)),
-        Some("REQUIRED_FOR_ALL") => Ok(Some(MfaPolicy::RequiredForAll)),
-        Some(other) => Err(ApiError::invalid(
-            "mfa_policy",
-            format!("`{other}` is not one of OPTIONAL, REQUIRED_FOR_ALL"),
-        )),
+        Some(policy) => Ok(Some(policy.parse()?)),
     }
 }
 
@@ -66,14 +62,17 @@ pub(super) fn roles(values: &[String]) -> Result<Vec<RoleId>, ApiError> {
     values.iter().map(|r| RoleId::parse(r).map_err(ApiError::from)).collect()
 }
 
-/// A metadata object: `null` or absent is empty.
+/// A metadata object: `null` or absent is none.
 pub(super) fn metadata(
     value: Option<Value>,
-    field: &str,
-) -> Result<Option<Map<String, Value>>, ApiError> {
+    field: &'static str,
+) -> Result<Option<Metadata>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(ApiError::invalid(field, "must be a JSON object")),
+        Some(Value::Object(map)) => Ok(Some(Metadata::parse(field, map)?)),
+        Some(_) => Err(ApiError::new(
+            ErrorType::MetadataInvalidFormat,
+            format!("{field} is invalid: must be a JSON object"),
+        )),
     }
 }

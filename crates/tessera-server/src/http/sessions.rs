@@ -4,7 +4,8 @@ use axum::{Json, extract::State, response::IntoResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_api::{
-    Authenticate, CreateSession, Credential, Exchange, Revoke,
+    AddFactor, Authenticate, CreateSession, Credential, Exchange, IssuedSession, Revoke,
+    views::SecretString,
     views::stytch::{
         AuthenticateResponse, CreateSessionResponse, Envelope, ErrorBody, ExchangeResponse,
         GetJwksResponse, GetOrgPolicyResponse, GetSessionsResponse, PolicyResponse, RevokeResponse,
@@ -30,9 +31,17 @@ fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::R
     Json(Envelope::ok(&request_id.0, body)).into_response()
 }
 
+/// A secret of a request body (`session_token`, `session_jwt`): absent and `""` are the same.
+fn given(secret: Option<SecretString>) -> Option<String> {
+    secret.map(|s| s.expose().to_owned()).filter(|s| !s.is_empty())
+}
+
 /// Exactly one of `session_token` and `session_jwt`, as Stytch requires.
-fn credential(token: Option<String>, jwt: Option<String>) -> Result<Credential, ApiError> {
-    match (token.filter(|t| !t.is_empty()), jwt.filter(|j| !j.is_empty())) {
+fn credential(
+    token: Option<SecretString>,
+    jwt: Option<SecretString>,
+) -> Result<Credential, ApiError> {
+    match (given(token), given(jwt)) {
         (Some(token), None) => Ok(Credential::Token(token)),
         (None, Some(jwt)) => Ok(Credential::Jwt(jwt)),
         (None, None) => Err(ApiError::new(
@@ -63,13 +72,17 @@ impl AuthorizationCheckBody {
     }
 }
 
+/// `Debug` of this and every body below prints `session_token` and `session_jwt` redacted
+/// (`SecretString`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct AuthenticateBody {
     /// Exactly one of `session_token` and `session_jwt`.
     #[serde(default)]
-    session_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    session_token: Option<SecretString>,
     #[serde(default)]
-    session_jwt: Option<String>,
+    #[schema(value_type = Option<String>)]
+    session_jwt: Option<SecretString>,
     /// Extends the session to `now + d`, capped by the absolute lifetime; without it the
     /// session is not extended.
     #[serde(default)]
@@ -231,15 +244,86 @@ pub(super) async fn create(
     request.return_url = body.return_url.filter(|u| !u.is_empty());
     request.attributes = body.attributes.unwrap_or_default();
     let issued = state.service.create_session(request).await?;
-    Ok(ok(
-        &request_id,
-        CreateSessionResponse::new(
-            &issued.session,
-            &issued.roles,
-            &issued.token,
-            issued.jwt.expose(),
+    Ok(ok(&request_id, issued_response(&issued)))
+}
+
+/// A new or stepped-up session: a full one, or one pending MFA (no JWT, the token as
+/// `intermediate_session_token`).
+fn issued_response(issued: &IssuedSession) -> CreateSessionResponse {
+    CreateSessionResponse::new(
+        &issued.session,
+        &issued.roles,
+        &issued.token,
+        issued.jwt.as_ref().map(|jwt| jwt.expose()),
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct AddFactorBody {
+    /// Exactly one of `session_token` (a full session) and `intermediate_session_token` (one
+    /// pending MFA, as `POST /v1/b2b/sessions` answered it).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    session_token: Option<SecretString>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    intermediate_session_token: Option<SecretString>,
+    /// The factor the host application just verified.
+    #[schema(value_type = FactorInputSchema)]
+    authentication_factor: FactorInput,
+    /// Extends the session to `now + d` (5 to 527040), capped by the absolute lifetime. Without
+    /// it a full session keeps its expiry, and a session this factor completes gets the
+    /// deployment's default duration.
+    #[serde(default)]
+    session_duration_minutes: Option<i64>,
+}
+
+/// Tessera's `POST /v1/b2b/sessions/factors`: step-up. Records a factor the host application
+/// verified on a live session (full, or pending MFA) and rotates its token: the old token and
+/// every JWT minted before are dead when this answers.
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/sessions/factors",
+    tag = "sessions",
+    operation_id = "add_session_factor",
+    summary = "Add a factor to a session and rotate its token (Tessera)",
+    request_body = AddFactorBody,
+    responses(
+        (
+            status = 200,
+            description = "The session with its new token (shown only here) and, if it now meets \
+                           its organization's MFA policy, a JWT",
+            body = Envelope<CreateSessionResponse>,
         ),
-    ))
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
+pub(super) async fn add_factor(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiJson(body): ApiJson<AddFactorBody>,
+) -> Answer {
+    let token = match (given(body.session_token), given(body.intermediate_session_token)) {
+        (Some(token), None) | (None, Some(token)) => token,
+        (None, None) => {
+            return Err(ApiError::new(
+                ErrorType::NoSessionArguments,
+                "Send one of session_token and intermediate_session_token.",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                ErrorType::TooManySessionArguments,
+                "Send only one of session_token and intermediate_session_token, not both.",
+            ));
+        }
+    };
+    let mut request = AddFactor::new(token, body.authentication_factor);
+    request.duration = parse::duration(body.session_duration_minutes)?;
+    let issued = state.service.add_factor(request).await?;
+    Ok(ok(&request_id, issued_response(&issued)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -290,9 +374,11 @@ pub(super) struct RevokeBody {
     #[serde(default)]
     member_session_id: Option<String>,
     #[serde(default)]
-    session_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    session_token: Option<SecretString>,
     #[serde(default)]
-    session_jwt: Option<String>,
+    #[schema(value_type = Option<String>)]
+    session_jwt: Option<SecretString>,
     #[serde(default)]
     member_id: Option<String>,
     /// Tessera: the organization of `member_session_id` or `member_id`, when known. Ids are
@@ -321,29 +407,33 @@ pub(super) async fn revoke(
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> Answer {
     let organization = body.organization_id.as_deref().map(parse::organization_ref).transpose()?;
-    let target =
-        match (body.member_session_id, body.session_token, body.session_jwt, body.member_id) {
-            (None, None, None, None) => {
-                return Err(ApiError::new(
-                    ErrorType::NoSessionArguments,
-                    "Send one of member_session_id, session_token, session_jwt and member_id.",
-                ));
-            }
-            (Some(id), None, None, None) => {
-                Revoke::Session { organization, session_id: SessionId::parse(&id)? }
-            }
-            (None, Some(token), None, None) => Revoke::Token(token),
-            (None, None, Some(jwt), None) => Revoke::Jwt(jwt),
-            (None, None, None, Some(member)) => {
-                Revoke::Member { organization, member: parse::member_ref(&member)? }
-            }
-            _ => {
-                return Err(ApiError::new(
-                    ErrorType::TooManySessionArguments,
-                    "Send only one of member_session_id, session_token, session_jwt and member_id.",
-                ));
-            }
-        };
+    let target = match (
+        body.member_session_id,
+        given(body.session_token),
+        given(body.session_jwt),
+        body.member_id,
+    ) {
+        (None, None, None, None) => {
+            return Err(ApiError::new(
+                ErrorType::NoSessionArguments,
+                "Send one of member_session_id, session_token, session_jwt and member_id.",
+            ));
+        }
+        (Some(id), None, None, None) => {
+            Revoke::Session { organization, session_id: SessionId::parse(&id)? }
+        }
+        (None, Some(token), None, None) => Revoke::Token(token),
+        (None, None, Some(jwt), None) => Revoke::Jwt(jwt),
+        (None, None, None, Some(member)) => {
+            Revoke::Member { organization, member: parse::member_ref(&member)? }
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorType::TooManySessionArguments,
+                "Send only one of member_session_id, session_token, session_jwt and member_id.",
+            ));
+        }
+    };
     state.service.revoke(target).await?;
     Ok(ok(&request_id, RevokeResponse {}))
 }
@@ -352,9 +442,11 @@ pub(super) async fn revoke(
 pub(super) struct ExchangeBody {
     organization_id: String,
     #[serde(default)]
-    session_token: Option<String>,
+    #[schema(value_type = Option<String>)]
+    session_token: Option<SecretString>,
     #[serde(default)]
-    session_jwt: Option<String>,
+    #[schema(value_type = Option<String>)]
+    session_jwt: Option<SecretString>,
     #[serde(default)]
     session_duration_minutes: Option<i64>,
     #[serde(default)]
@@ -394,14 +486,13 @@ pub(super) async fn exchange(
             custom_claims: body.session_custom_claims.filter(|c| !c.is_null()),
         })
         .await?;
+    // An exchange yields a full session (a pending one is refused), so it always has a JWT.
+    let jwt = exchanged.jwt.as_ref().ok_or_else(|| {
+        ApiError::new(ErrorType::InternalServerError, "the session JWT is missing")
+    })?;
     Ok(ok(
         &request_id,
-        ExchangeResponse::new(
-            &exchanged.session,
-            &exchanged.roles,
-            &exchanged.token,
-            exchanged.jwt.expose(),
-        ),
+        ExchangeResponse::new(&exchanged.session, &exchanged.roles, &exchanged.token, jwt.expose()),
     ))
 }
 

@@ -109,7 +109,7 @@ async fn the_life_of_a_session() {
     let ada_id = ada["member_id"].as_str().unwrap();
     server.member(globex["organization_id"].as_str().unwrap(), "ada@example.com").await;
 
-    let created = server.session(acme_id, ada_id).await;
+    let created = server.session_by_email(acme_id, ada_id, "ada@example.com").await;
     let token = created["session_token"].as_str().unwrap().to_owned();
     let jwt = created["session_jwt"].as_str().unwrap().to_owned();
     assert!(token.starts_with("tsr_mst_"));

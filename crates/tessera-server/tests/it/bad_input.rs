@@ -60,7 +60,7 @@ async fn malformed_bodies_are_invalid_requests() {
         ),
         (
             json!({"organization_name": "A", "organization_slug": "ok", "mfa_policy": "SOMETIMES"}),
-            "invalid_request",
+            "invalid_organization_mfa_policy",
         ),
         (json!({"organization_name": "", "organization_slug": "ok"}), "invalid_organization_name"),
         (

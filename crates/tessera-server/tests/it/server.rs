@@ -106,13 +106,38 @@ impl TestServer {
 
     /// A session by magic link; returns the whole create response.
     pub(crate) async fn session(&self, organization_id: &str, member_id: &str) -> Value {
+        self.session_with(
+            organization_id,
+            member_id,
+            json!({"type": "magic_link", "delivery_method": "email"}),
+        )
+        .await
+    }
+
+    /// A session by a magic link that proved `email` (so it carries over an exchange).
+    pub(crate) async fn session_by_email(
+        &self,
+        organization_id: &str,
+        member_id: &str,
+        email: &str,
+    ) -> Value {
+        self.session_with(
+            organization_id,
+            member_id,
+            json!({"type": "magic_link", "delivery_method": "email",
+                   "email_factor": {"email_id": "email-1", "email_address": email}}),
+        )
+        .await
+    }
+
+    async fn session_with(&self, organization_id: &str, member_id: &str, factor: Value) -> Value {
         let answer = self
             .post(
                 "/v1/b2b/sessions",
                 json!({
                     "organization_id": organization_id,
                     "member_id": member_id,
-                    "authentication_factors": [{"type": "magic_link", "delivery_method": "email"}]
+                    "authentication_factors": [factor]
                 }),
             )
             .await;

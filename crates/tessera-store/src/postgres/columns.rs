@@ -34,7 +34,8 @@ macro_rules! session_columns {
          s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at, \
          s.authentication_factors AS s_authentication_factors, \
          s.custom_claims AS s_custom_claims, s.attributes AS s_attributes, \
-         s.return_url AS s_return_url, s.updated_at AS s_updated_at"
+         s.return_url AS s_return_url, s.updated_at AS s_updated_at, \
+         s.token_generation AS s_token_generation"
     };
 }
 

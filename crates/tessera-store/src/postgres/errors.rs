@@ -48,6 +48,15 @@ pub(super) fn query_error(doing: &'static str, e: sqlx::Error) -> StoreError {
             return StoreError::Conflict(constraint);
         }
         let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        // Data exceptions (22: a NUL in text, a value out of range...) and integrity violations
+        // (23) the names above do not cover are the request's fault, not the database's: a 400,
+        // never "storage unavailable".
+        if matches!(code.get(..2), Some("22" | "23")) {
+            return StoreError::invalid_value(
+                format!("cannot {doing}: PostgreSQL refused a value (SQLSTATE {code})"),
+                e,
+            );
+        }
         let hint = match code.get(..2) {
             Some("08") => "the connection to PostgreSQL failed; check that the server is up",
             Some("53") => "PostgreSQL is out of resources (connections, memory or disk)",

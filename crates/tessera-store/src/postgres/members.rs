@@ -2,8 +2,9 @@
 //! deployment-wide lookup of a member's organization by id.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tessera_core::{Member, MemberId, MemberRef, OrganizationId};
+use tessera_core::{Member, MemberId, MemberRef, MemberUpdate, OrganizationId};
 
 use super::{
     PostgresStore,
@@ -120,9 +121,35 @@ impl MemberRepository for PostgresStore {
         }
     }
 
-    async fn update_member(&self, member: &Member) -> StoreResult<()> {
-        let columns = Columns::of(member)?;
-        let result = sqlx::query(
+    async fn update_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        update: &MemberUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Member> {
+        const DOING: &str = "update a member";
+        // The row is locked, changed in the named fields and written back in one transaction:
+        // a concurrent update waits for it and then changes its own fields of the result.
+        let mut tx = self.pool.begin().await.map_err(|e| query_error(DOING, e))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            member_columns!(),
+            " FROM members m WHERE m.organization_id = $1 AND m.id = $2 FOR UPDATE"
+        ))
+        .bind(organization_id.as_uuid())
+        .bind(member_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| query_error(DOING, e))?;
+        let mut member = match row {
+            Some(row) => rows::member(&row)?,
+            None => return Err(StoreError::NotFound(Entity::Member)),
+        };
+        update.apply_to(&mut member);
+        member.updated_at = now;
+        let columns = Columns::of(&member)?;
+        sqlx::query(
             "UPDATE members SET email_address = $3, email_normalized = $4, name = $5, \
              external_id = $6, roles = $7, trusted_metadata = $8, untrusted_metadata = $9, \
              updated_at = $10 \
@@ -138,13 +165,11 @@ impl MemberRepository for PostgresStore {
         .bind(&columns.trusted_metadata)
         .bind(&columns.untrusted_metadata)
         .bind(member.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| query_error("update a member", e))?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Member));
-        }
-        Ok(())
+        .map_err(|e| query_error(DOING, e))?;
+        tx.commit().await.map_err(|e| query_error(DOING, e))?;
+        Ok(member)
     }
 
     async fn delete_member(

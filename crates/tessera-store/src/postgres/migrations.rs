@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS_TABLE: &str = "tessera_schema_migrations";
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
     (2, "deployment", include_str!("../../migrations/postgres/0002_deployment.sql")),
+    (3, "session_integrity", include_str!("../../migrations/postgres/0003_session_integrity.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -1,8 +1,9 @@
 //! [`OrganizationRepository`] on PostgreSQL.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tessera_core::{Organization, OrganizationId, OrganizationRef};
+use tessera_core::{Organization, OrganizationId, OrganizationRef, OrganizationUpdate};
 
 use super::{
     PostgresStore,
@@ -38,7 +39,7 @@ impl OrganizationRepository for PostgresStore {
         .bind(organization.name.as_str())
         .bind(organization.email.as_ref().map(|e| e.as_str()))
         .bind(metadata(organization)?)
-        .bind(rows::mfa_policy_str(organization.settings.mfa_policy))
+        .bind(organization.settings.mfa_policy.as_str())
         .bind(minutes(lifetime.max_lifetime.minutes()))
         .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
         .bind(organization.created_at)
@@ -79,9 +80,33 @@ impl OrganizationRepository for PostgresStore {
         }
     }
 
-    async fn update_organization(&self, organization: &Organization) -> StoreResult<()> {
+    async fn update_organization(
+        &self,
+        organization_id: OrganizationId,
+        update: &OrganizationUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Organization> {
+        const DOING: &str = "update an organization";
+        // The row is locked, changed in the named fields and written back in one transaction:
+        // a concurrent update waits for it and then changes its own fields of the result.
+        let mut tx = self.pool.begin().await.map_err(|e| query_error(DOING, e))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            organization_columns!(),
+            " FROM organizations o WHERE o.id = $1 FOR UPDATE"
+        ))
+        .bind(organization_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| query_error(DOING, e))?;
+        let mut organization = match row {
+            Some(row) => rows::organization(&row)?,
+            None => return Err(StoreError::NotFound(Entity::Organization)),
+        };
+        update.apply_to(&mut organization);
+        organization.updated_at = now;
         let lifetime = &organization.settings.lifetime;
-        let result = sqlx::query(
+        sqlx::query(
             "UPDATE organizations SET slug = $2, external_id = $3, name = $4, email = $5, \
              trusted_metadata = $6, mfa_policy = $7, max_lifetime_minutes = $8, \
              idle_timeout_minutes = $9, updated_at = $10 \
@@ -92,18 +117,16 @@ impl OrganizationRepository for PostgresStore {
         .bind(organization.external_id.as_ref().map(|e| e.as_str()))
         .bind(organization.name.as_str())
         .bind(organization.email.as_ref().map(|e| e.as_str()))
-        .bind(metadata(organization)?)
-        .bind(rows::mfa_policy_str(organization.settings.mfa_policy))
+        .bind(metadata(&organization)?)
+        .bind(organization.settings.mfa_policy.as_str())
         .bind(minutes(lifetime.max_lifetime.minutes()))
         .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
         .bind(organization.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| query_error("update an organization", e))?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound(Entity::Organization));
-        }
-        Ok(())
+        .map_err(|e| query_error(DOING, e))?;
+        tx.commit().await.map_err(|e| query_error(DOING, e))?;
+        Ok(organization)
     }
 
     async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {

@@ -2,13 +2,13 @@
 //! a [`StoreError::Corrupt`] naming its table, never a panic nor an invalid value.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::{Row, postgres::PgRow};
 use tessera_core::{
     AuthenticationFactor, CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy,
-    MaxLifetime, Member, MemberId, MemberSession, MfaPolicy, Organization, OrganizationId,
-    OrganizationName, OrganizationSettings, OrganizationSlug, RoleId, SessionAttributes, SessionId,
-    SessionTimes,
+    MaxLifetime, Member, MemberId, MemberSession, Metadata, MfaPolicy, Organization,
+    OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
+    SessionAttributes, SessionId, SessionTimes,
 };
 
 use super::errors::column_error;
@@ -71,12 +71,10 @@ fn attributes(row: &PgRow) -> StoreResult<SessionAttributes> {
     serde_json::from_value(value).map_err(|e| corrupt_column(SESSIONS, column, e))
 }
 
-/// A JSON column that must hold an object.
-fn json_object(row: &PgRow, table: &'static str, column: &str) -> StoreResult<Map<String, Value>> {
-    match get::<Value>(row, table, column)? {
-        Value::Object(map) => Ok(map),
-        _ => Err(StoreError::corrupt(table, format!("column `{column}` is not a JSON object"))),
-    }
+/// A metadata column (a JSON object within the metadata bounds).
+fn metadata(row: &PgRow, table: &'static str, column: &str) -> StoreResult<Metadata> {
+    let value: Value = get(row, table, column)?;
+    serde_json::from_value(value).map_err(|e| corrupt_column(table, column, e))
 }
 
 fn corrupt_column(
@@ -111,9 +109,11 @@ pub(super) fn organization(row: &PgRow) -> StoreResult<Organization> {
         slug: parsed(row, t, "o_slug", OrganizationSlug::parse)?,
         external_id: parsed_opt(row, t, "o_external_id", ExternalId::parse)?,
         email: parsed_opt(row, t, "o_email", EmailAddress::parse)?,
-        trusted_metadata: json_object(row, t, "o_trusted_metadata")?,
+        trusted_metadata: metadata(row, t, "o_trusted_metadata")?,
         settings: OrganizationSettings {
-            mfa_policy: parsed(row, t, "o_mfa_policy", mfa_policy_from_str)?,
+            mfa_policy: parsed(row, t, "o_mfa_policy", |s| {
+                MfaPolicy::parse(s).ok_or(UnknownValue)
+            })?,
             lifetime: LifetimePolicy {
                 max_lifetime,
                 idle_timeout: minutes(row, t, "o_idle_timeout_minutes", IdleTimeout::from_minutes)?,
@@ -140,8 +140,8 @@ pub(super) fn member(row: &PgRow) -> StoreResult<Member> {
         name: get(row, t, "m_name")?,
         external_id: parsed_opt(row, t, "m_external_id", ExternalId::parse)?,
         roles,
-        trusted_metadata: json_object(row, t, "m_trusted_metadata")?,
-        untrusted_metadata: json_object(row, t, "m_untrusted_metadata")?,
+        trusted_metadata: metadata(row, t, "m_trusted_metadata")?,
+        untrusted_metadata: metadata(row, t, "m_untrusted_metadata")?,
         created_at: get(row, t, "m_created_at")?,
         updated_at: get(row, t, "m_updated_at")?,
     })
@@ -167,6 +167,8 @@ pub(super) fn session(row: &PgRow) -> StoreResult<MemberSession> {
         attributes: attributes(row)?,
         return_url: get(row, t, "s_return_url")?,
         updated_at: get(row, t, "s_updated_at")?,
+        token_generation: u32::try_from(get::<i32>(row, t, "s_token_generation")?)
+            .map_err(|e| corrupt_column(t, "s_token_generation", e))?,
     })
 }
 
@@ -200,22 +202,6 @@ pub(super) fn deployment(row: &PgRow) -> StoreResult<Deployment> {
         secret_hash,
         created_at: get(row, t, "created_at")?,
     })
-}
-
-/// The wire value of an MFA policy, as stored.
-pub(super) fn mfa_policy_str(policy: MfaPolicy) -> &'static str {
-    match policy {
-        MfaPolicy::Optional => "OPTIONAL",
-        MfaPolicy::RequiredForAll => "REQUIRED_FOR_ALL",
-    }
-}
-
-fn mfa_policy_from_str(s: &str) -> Result<MfaPolicy, UnknownValue> {
-    match s {
-        "OPTIONAL" => Ok(MfaPolicy::Optional),
-        "REQUIRED_FOR_ALL" => Ok(MfaPolicy::RequiredForAll),
-        _ => Err(UnknownValue),
-    }
 }
 
 /// A stored enum value this version does not know.

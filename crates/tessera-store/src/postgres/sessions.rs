@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::{Postgres, Transaction, postgres::PgRow};
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, MemberId, MemberSession,
-    OrganizationId, SessionId, TokenHash, TouchInterval,
+    OrganizationId, SessionId, TokenHash,
 };
 
 use super::{
@@ -22,13 +22,14 @@ use super::{
 };
 use crate::{
     error::{Entity, StoreError, StoreResult},
-    repository::{ExchangeFrom, SessionRepository},
+    repository::{AuthenticationWrite, SessionKey, SessionRepository},
 };
 
 const INSERT: &str = "INSERT INTO sessions (id, organization_id, member_id, token_hash, \
                       started_at, last_accessed_at, expires_at, revoked_at, \
-                      authentication_factors, custom_claims, attributes, return_url, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+                      authentication_factors, custom_claims, attributes, return_url, updated_at, \
+                      token_generation) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 /// Session, member and organization of one session, joined.
 macro_rules! authenticated_select {
@@ -59,57 +60,51 @@ const FIND_BY_ID: &str = concat!(
     "WHERE s.organization_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3"
 );
 
-const TOUCH: &str = concat!(
-    "UPDATE sessions AS s SET last_accessed_at = $3 FROM organizations o \
-     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
-     AND s.last_accessed_at <= $4 AND ",
-    session_active_at!("$3")
-);
-
-const EXTEND: &str = concat!(
-    "UPDATE sessions AS s SET expires_at = $3, \
-     last_accessed_at = GREATEST(s.last_accessed_at, $4), updated_at = $4 \
+/// Authenticate's write, one statement: an extension (`$4`, also an access record) or a coalesced
+/// access record (when the last one is at or before `$5`), and the patched claims (`$7`, computed
+/// under the row lock of [`LOCK_CLAIMS`]), to the live session `$2` of `$1` at generation `$6`.
+/// `$3` is `now`. Every `SET` expression reads the row as it was before the statement.
+const RECORD_AUTHENTICATION: &str = concat!(
+    "UPDATE sessions AS s SET \
+     expires_at = COALESCE($4, s.expires_at), \
+     last_accessed_at = CASE WHEN $4::timestamptz IS NOT NULL OR s.last_accessed_at <= $5 \
+         THEN GREATEST(s.last_accessed_at, $3) ELSE s.last_accessed_at END, \
+     custom_claims = COALESCE($7, s.custom_claims), \
+     updated_at = CASE WHEN $4::timestamptz IS NOT NULL OR $7::jsonb IS NOT NULL \
+         THEN $3 ELSE s.updated_at END \
      FROM organizations o \
-     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 AND ",
-    session_active_at!("$4"),
+     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
+     AND s.token_generation = $6 AND ",
+    session_active_at!("$3"),
     " RETURNING ",
     session_columns!()
 );
 
+/// Locks a live session at a generation and reads its claims, for a patch computed in Rust.
 const LOCK_CLAIMS: &str = concat!(
     "SELECT s.custom_claims FROM sessions s JOIN organizations o ON o.id = s.organization_id \
-     WHERE s.organization_id = $1 AND s.id = $2 AND ",
+     WHERE s.organization_id = $1 AND s.id = $2 AND s.token_generation = $4 AND ",
     session_active_at!("$3"),
     " FOR UPDATE OF s"
 );
 
-const WRITE_CLAIMS: &str = concat!(
-    "UPDATE sessions AS s SET custom_claims = $3, updated_at = $4 \
-     WHERE s.organization_id = $1 AND s.id = $2 RETURNING ",
-    session_columns!()
-);
-
 const ROTATE: &str = concat!(
-    "UPDATE sessions AS s SET token_hash = $4, authentication_factors = $5, updated_at = $6 \
+    "UPDATE sessions AS s SET token_hash = $4, authentication_factors = $5, \
+     token_generation = s.token_generation + 1, expires_at = COALESCE($7, s.expires_at), \
+     last_accessed_at = GREATEST(s.last_accessed_at, $6), updated_at = $6 \
      FROM organizations o \
      WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
-     AND s.token_hash = $3 AND ",
+     AND s.token_generation = $3 AND ",
     session_active_at!("$6"),
     " RETURNING ",
     session_columns!()
 );
 
+/// Revokes a live session; with `$4`, only while it still holds that token generation.
 const REVOKE: &str = concat!(
     "UPDATE sessions AS s SET revoked_at = $3, updated_at = $3 FROM organizations o \
-     WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 AND ",
-    session_active_at!("$3")
-);
-
-/// [`REVOKE`], only while the session still holds the token `$4` (exchange).
-const REVOKE_HOLDING: &str = concat!(
-    "UPDATE sessions AS s SET revoked_at = $3, updated_at = $3 FROM organizations o \
      WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.id = $2 \
-     AND s.token_hash = $4 AND ",
+     AND ($4::integer IS NULL OR s.token_generation = $4) AND ",
     session_active_at!("$3")
 );
 
@@ -128,10 +123,24 @@ const LIST_MEMBER: &str = concat!(
     " ORDER BY s.started_at, s.id"
 );
 
-/// A bounded batch; `SKIP LOCKED` lets several nodes purge at once without waiting on each
-/// other (or on a session being written), each taking different rows.
-const PURGE: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
-                     WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+/// Bounded batches of sessions that ended before `$1`: expired or revoked; idle under their
+/// organization's idle timeout (an index range on `(organization_id, last_accessed_at)` per
+/// organization that has one); past their organization's absolute lifetime (one on
+/// `(organization_id, started_at)`; sessions outlive it only when it was lowered after they
+/// started). `SKIP LOCKED` lets several nodes purge at once without waiting on each other (or on
+/// a session being written), each taking different rows.
+const PURGES: [&str; 3] = [
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+     WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    "DELETE FROM sessions WHERE id IN (SELECT s.id FROM organizations o \
+     JOIN sessions s ON s.organization_id = o.id \
+     AND s.last_accessed_at < $1 - make_interval(mins => o.idle_timeout_minutes) \
+     WHERE o.idle_timeout_minutes IS NOT NULL LIMIT $2 FOR UPDATE OF s SKIP LOCKED)",
+    "DELETE FROM sessions WHERE id IN (SELECT s.id FROM organizations o \
+     JOIN sessions s ON s.organization_id = o.id \
+     AND s.started_at < $1 - make_interval(mins => o.max_lifetime_minutes) \
+     LIMIT $2 FOR UPDATE OF s SKIP LOCKED)",
+];
 
 /// The JSON columns of a session being written.
 struct JsonColumns {
@@ -178,6 +187,7 @@ async fn insert<'c>(
         .bind(&json.attributes)
         .bind(session.return_url.as_deref())
         .bind(session.updated_at)
+        .bind(generation(session.token_generation))
         .execute(executor)
         .await
         .map(drop)
@@ -199,6 +209,12 @@ fn active(row: Option<PgRow>, now: DateTime<Utc>) -> StoreResult<AuthenticatedSe
     } else {
         Err(StoreError::NotFound(Entity::Session))
     }
+}
+
+/// A token generation as stored (`integer`); generations stay far below `i32::MAX` (one per
+/// step-up), and a larger one simply matches no row.
+fn generation(generation: u32) -> i32 {
+    i32::try_from(generation).unwrap_or(i32::MAX)
 }
 
 fn updated(row: Option<PgRow>) -> StoreResult<MemberSession> {
@@ -320,58 +336,37 @@ impl SessionRepository for PostgresStore {
         found.map(OrganizationId::from_uuid).ok_or(StoreError::NotFound(Entity::Session))
     }
 
-    async fn touch_session(
+    async fn record_authentication(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-        interval: TouchInterval,
-    ) -> StoreResult<bool> {
-        let result = sqlx::query(TOUCH)
-            .bind(organization_id.as_uuid())
-            .bind(session_id.as_uuid())
-            .bind(now)
-            .bind(now - interval.as_delta())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| query_error("touch a session", e))?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    async fn extend_session(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MemberSession> {
-        let row = sqlx::query(EXTEND)
-            .bind(organization_id.as_uuid())
-            .bind(session_id.as_uuid())
-            .bind(expires_at)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| query_error("extend a session", e))?;
-        updated(row)
-    }
-
-    async fn patch_session_claims(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        patch: &Value,
+        key: &SessionKey,
+        write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
-        const DOING: &str = "patch session claims";
+        const DOING: &str = "record an authentication";
+        let generation = generation(key.token_generation);
+        let Some(patch) = &write.claims_patch else {
+            let row = sqlx::query(RECORD_AUTHENTICATION)
+                .bind(key.organization_id.as_uuid())
+                .bind(key.session_id.as_uuid())
+                .bind(now)
+                .bind(write.expires_at)
+                .bind(write.touch_if_accessed_by)
+                .bind(generation)
+                .bind(None::<Value>)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| query_error(DOING, e))?;
+            return updated(row);
+        };
         let mut tx = self.begin(DOING).await?;
         // Concurrent patches queue on this row lock; each one merges into the claims the
         // previous one committed. Dropping `tx` on any early return rolls back.
         let stored: Option<Value> = sqlx::query_scalar(LOCK_CLAIMS)
-            .bind(organization_id.as_uuid())
-            .bind(session_id.as_uuid())
+            .bind(key.organization_id.as_uuid())
+            .bind(key.session_id.as_uuid())
             .bind(now)
+            .bind(generation)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| query_error(DOING, e))?;
@@ -379,11 +374,14 @@ impl SessionRepository for PostgresStore {
             return Err(StoreError::NotFound(Entity::Session));
         };
         let claims = rows::stored_claims(stored)?.patched(patch, namespaces)?;
-        let row = sqlx::query(WRITE_CLAIMS)
-            .bind(organization_id.as_uuid())
-            .bind(session_id.as_uuid())
-            .bind(Value::Object(claims.as_map().clone()))
+        let row = sqlx::query(RECORD_AUTHENTICATION)
+            .bind(key.organization_id.as_uuid())
+            .bind(key.session_id.as_uuid())
             .bind(now)
+            .bind(write.expires_at)
+            .bind(write.touch_if_accessed_by)
+            .bind(generation)
+            .bind(Some(Value::Object(claims.as_map().clone())))
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| query_error(DOING, e))?;
@@ -394,20 +392,20 @@ impl SessionRepository for PostgresStore {
 
     async fn rotate_session_token(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        current: &TokenHash,
+        key: &SessionKey,
         next: &TokenHash,
         factors: &[AuthenticationFactor],
+        expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
         let row = sqlx::query(ROTATE)
-            .bind(organization_id.as_uuid())
-            .bind(session_id.as_uuid())
-            .bind(current.as_bytes().as_slice())
+            .bind(key.organization_id.as_uuid())
+            .bind(key.session_id.as_uuid())
+            .bind(generation(key.token_generation))
             .bind(next.as_bytes().as_slice())
             .bind(factors_json(factors)?)
             .bind(now)
+            .bind(expires_at)
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| query_error("rotate a session token", e))?;
@@ -418,12 +416,14 @@ impl SessionRepository for PostgresStore {
         &self,
         organization_id: OrganizationId,
         session_id: SessionId,
+        token_generation: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let result = sqlx::query(REVOKE)
             .bind(organization_id.as_uuid())
             .bind(session_id.as_uuid())
             .bind(now)
+            .bind(token_generation.map(generation))
             .execute(&self.pool)
             .await
             .map_err(|e| query_error("revoke a session", e))?;
@@ -475,7 +475,7 @@ impl SessionRepository for PostgresStore {
 
     async fn exchange_session(
         &self,
-        from: &ExchangeFrom,
+        from: &SessionKey,
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
@@ -483,11 +483,11 @@ impl SessionRepository for PostgresStore {
         const DOING: &str = "exchange a session";
         let json = JsonColumns::of(to)?;
         let mut tx = self.begin(DOING).await?;
-        let revoked = sqlx::query(REVOKE_HOLDING)
+        let revoked = sqlx::query(REVOKE)
             .bind(from.organization_id.as_uuid())
             .bind(from.session_id.as_uuid())
             .bind(now)
-            .bind(from.token_hash.as_bytes().as_slice())
+            .bind(Some(generation(from.token_generation)))
             .execute(&mut *tx)
             .await
             .map_err(|e| query_error(DOING, e))?
@@ -505,15 +505,21 @@ impl SessionRepository for PostgresStore {
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
-        if batch_size == 0 {
-            return Ok(0);
+        // Each kind of end in turn, as long as the batch has room.
+        let mut deleted = 0;
+        for statement in PURGES {
+            let room = u64::from(batch_size) - deleted;
+            if room == 0 {
+                break;
+            }
+            deleted += sqlx::query(statement)
+                .bind(before)
+                .bind(i64::try_from(room).unwrap_or(i64::MAX))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| query_error("purge sessions", e))?
+                .rows_affected();
         }
-        let result = sqlx::query(PURGE)
-            .bind(before)
-            .bind(i64::from(batch_size))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| query_error("purge sessions", e))?;
-        Ok(result.rows_affected())
+        Ok(deleted)
     }
 }

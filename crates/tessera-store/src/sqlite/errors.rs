@@ -19,7 +19,8 @@ pub(super) fn from_sqlite(table: &'static str, e: SqlError) -> StoreError {
             ErrorCode::ConstraintViolation => {
                 match message.as_deref().and_then(unique_constraint) {
                     Some(constraint) => StoreError::Conflict(constraint),
-                    None => StoreError::unavailable(
+                    // A CHECK, NOT NULL or foreign key rule refused a value: the request's fault.
+                    None => StoreError::invalid_value(
                         format!("SQLite refused a write to {table}: constraint violation"),
                         e,
                     ),

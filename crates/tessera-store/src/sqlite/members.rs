@@ -1,8 +1,9 @@
 //! [`MemberRepository`] for SQLite.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params, types::Value as V};
-use tessera_core::{Member, MemberId, MemberRef, OrganizationId};
+use tessera_core::{Member, MemberId, MemberRef, MemberUpdate, OrganizationId};
 
 use super::{
     SqliteStore,
@@ -133,9 +134,35 @@ impl MemberRepository for SqliteStore {
         })
     }
 
-    async fn update_member(&self, member: &Member) -> StoreResult<()> {
-        let values = bind(member)?;
+    async fn update_member(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+        update: &MemberUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Member> {
         self.write(MEMBERS, |tx| {
+            // Read, change the named fields and write back inside the one writer's transaction:
+            // no other write can come in between, so a concurrent update of other fields is kept.
+            let mut member = {
+                let mut stmt = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        member_columns!(""),
+                        " FROM members WHERE organization_id = ?1 AND id = ?2"
+                    ))
+                    .map_err(sql(MEMBERS))?;
+                rows::query_opt(
+                    &mut stmt,
+                    [uuid_blob(organization_id.as_uuid()), uuid_blob(member_id.as_uuid())],
+                    MEMBERS,
+                    |row| rows::member(row, 0),
+                )?
+                .ok_or(StoreError::NotFound(Entity::Member))?
+            };
+            update.apply_to(&mut member);
+            member.updated_at = now;
+            let values = bind(&member)?;
             // `created_at` (?9, bound but unused) is kept.
             let changed = tx
                 .prepare_cached(
@@ -149,7 +176,7 @@ impl MemberRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Member));
             }
-            Ok(())
+            Ok(member)
         })
         .await
     }
@@ -159,7 +186,8 @@ impl MemberRepository for SqliteStore {
         organization_id: OrganizationId,
         member_id: MemberId,
     ) -> StoreResult<()> {
-        self.write(MEMBERS, |tx| {
+        // The cascade may delete many sessions: on the blocking pool, off the async workers.
+        self.write_blocking(MEMBERS, move |tx| {
             // Their sessions go with them (ON DELETE CASCADE).
             let changed = tx
                 .prepare_cached("DELETE FROM members WHERE organization_id = ?1 AND id = ?2")

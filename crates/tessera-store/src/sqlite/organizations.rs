@@ -1,13 +1,14 @@
 //! [`OrganizationRepository`] for SQLite.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::params;
-use tessera_core::{Organization, OrganizationId, OrganizationRef};
+use tessera_core::{Organization, OrganizationId, OrganizationRef, OrganizationUpdate};
 
 use super::{
     SqliteStore,
     errors::sql,
-    rows::{self, ORGANIZATIONS, json, mfa_policy_str, micros, organization_columns, uuid_blob},
+    rows::{self, ORGANIZATIONS, json, micros, organization_columns, uuid_blob},
 };
 use crate::{
     error::{Entity, StoreError, StoreResult},
@@ -30,7 +31,7 @@ fn bind(organization: &Organization) -> StoreResult<[rusqlite::types::Value; 11]
         V::Text(organization.name.as_str().to_owned()),
         organization.email.as_ref().map_or(V::Null, |e| V::Text(e.as_str().to_owned())),
         V::Text(trusted),
-        V::Text(mfa_policy_str(settings.mfa_policy).to_owned()),
+        V::Text(settings.mfa_policy.as_str().to_owned()),
         V::Integer(i64::from(settings.lifetime.max_lifetime.minutes())),
         settings.lifetime.idle_timeout.map_or(V::Null, |t| V::Integer(i64::from(t.minutes()))),
         V::Integer(micros(organization.created_at)),
@@ -87,9 +88,34 @@ impl OrganizationRepository for SqliteStore {
         })
     }
 
-    async fn update_organization(&self, organization: &Organization) -> StoreResult<()> {
-        let values = bind(organization)?;
+    async fn update_organization(
+        &self,
+        organization_id: OrganizationId,
+        update: &OrganizationUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Organization> {
         self.write(ORGANIZATIONS, |tx| {
+            // Read, change the named fields and write back inside the one writer's transaction:
+            // no other write can come in between, so a concurrent update of other fields is kept.
+            let mut organization = {
+                let mut stmt = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        organization_columns!(""),
+                        " FROM organizations WHERE id = ?1"
+                    ))
+                    .map_err(sql(ORGANIZATIONS))?;
+                rows::query_opt(
+                    &mut stmt,
+                    [uuid_blob(organization_id.as_uuid())],
+                    ORGANIZATIONS,
+                    |row| rows::organization(row, 0),
+                )?
+                .ok_or(StoreError::NotFound(Entity::Organization))?
+            };
+            update.apply_to(&mut organization);
+            organization.updated_at = now;
+            let values = bind(&organization)?;
             // `created_at` (?10, bound but unused) is kept.
             let changed = tx
                 .prepare_cached(
@@ -103,13 +129,15 @@ impl OrganizationRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Organization));
             }
-            Ok(())
+            Ok(organization)
         })
         .await
     }
 
     async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
-        self.write(ORGANIZATIONS, |tx| {
+        // The cascade may delete many members and sessions: on the blocking pool, off the async
+        // workers that serve requests.
+        self.write_blocking(ORGANIZATIONS, move |tx| {
             // Members and their sessions go with it (ON DELETE CASCADE).
             let changed = tx
                 .prepare_cached("DELETE FROM organizations WHERE id = ?1")

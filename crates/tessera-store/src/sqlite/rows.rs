@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Params, Row, Statement, types::ValueRef};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tessera_core::{
     CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy, MaxLifetime, Member,
     MemberId, MemberSession, MfaPolicy, Organization, OrganizationId, OrganizationName,
@@ -113,7 +113,9 @@ macro_rules! session_columns {
             $p,
             "return_url, ",
             $p,
-            "updated_at"
+            "updated_at, ",
+            $p,
+            "token_generation"
         )
     };
 }
@@ -147,21 +149,6 @@ pub(super) fn json(
 ) -> StoreResult<String> {
     encoded
         .map_err(|e| StoreError::corrupt_with(table, format!("cannot encode {column} as JSON"), e))
-}
-
-pub(super) fn mfa_policy_str(policy: MfaPolicy) -> &'static str {
-    match policy {
-        MfaPolicy::Optional => "OPTIONAL",
-        MfaPolicy::RequiredForAll => "REQUIRED_FOR_ALL",
-    }
-}
-
-fn mfa_policy_from(s: &str) -> Option<MfaPolicy> {
-    match s {
-        "OPTIONAL" => Some(MfaPolicy::Optional),
-        "REQUIRED_FOR_ALL" => Some(MfaPolicy::RequiredForAll),
-        _ => None,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +323,7 @@ pub(super) fn organization(row: &Row<'_>, base: usize) -> StoreResult<Organizati
     let c = Cols::new(row, ORGANIZATIONS, base);
     let mfa_policy = c.text(6, "mfa_policy")?;
     let mfa_policy =
-        mfa_policy_from(mfa_policy).ok_or_else(|| c.corrupt("mfa_policy", "unknown policy"))?;
+        MfaPolicy::parse(mfa_policy).ok_or_else(|| c.corrupt("mfa_policy", "unknown policy"))?;
     let max_lifetime = MaxLifetime::from_minutes(c.int(7, "max_lifetime_minutes")?)
         .map_err(|e| c.corrupt_with("max_lifetime_minutes", "out of bounds", e))?;
     let idle_timeout = c
@@ -350,8 +337,7 @@ pub(super) fn organization(row: &Row<'_>, base: usize) -> StoreResult<Organizati
         external_id: c.opt_parsed(2, "external_id", ExternalId::parse)?,
         name: c.parsed(3, "name", OrganizationName::parse)?,
         email: c.opt_parsed(4, "email", EmailAddress::parse)?,
-        trusted_metadata: c
-            .json(5, "trusted_metadata", |s| serde_json::from_str::<Map<String, Value>>(s))?,
+        trusted_metadata: c.json(5, "trusted_metadata", |s| serde_json::from_str(s))?,
         settings: OrganizationSettings {
             mfa_policy,
             lifetime: LifetimePolicy { max_lifetime, idle_timeout },
@@ -402,6 +388,8 @@ pub(super) fn session(row: &Row<'_>, base: usize) -> StoreResult<MemberSession> 
         },
         return_url: c.opt_text(11, "return_url")?.map(str::to_owned),
         updated_at: c.time(12, "updated_at")?,
+        token_generation: u32::try_from(c.int(13, "token_generation")?)
+            .map_err(|e| c.corrupt_with("token_generation", "out of range", e))?,
     })
 }
 

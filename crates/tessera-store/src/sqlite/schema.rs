@@ -9,6 +9,7 @@ use crate::error::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_deployment.sql"),
+    include_str!("../../migrations/sqlite/0003_session_integrity.sql"),
 ];
 
 /// The schema version this build writes and understands.
@@ -74,10 +75,25 @@ mod tests {
             [],
         )
         .expect("a version-1 row");
+        conn.execute_batch(
+            "INSERT INTO organizations VALUES (x'00000000000000000000000000000001', 'acme', NULL, \
+             'Acme', NULL, '{}', 'OPTIONAL', 527040, NULL, 0, 0); \
+             INSERT INTO members VALUES (x'00000000000000000000000000000002', \
+             x'00000000000000000000000000000001', 'a@b.c', 'a@b.c', NULL, NULL, '[]', '{}', '{}', 0, 0); \
+             INSERT INTO sessions (id, organization_id, member_id, token_hash, started_at, \
+             last_accessed_at, expires_at, authentication_factors, custom_claims, updated_at) \
+             VALUES (x'00000000000000000000000000000003', x'00000000000000000000000000000001', \
+             x'00000000000000000000000000000002', zeroblob(32), 0, 0, 1, '[]', '{}', 0);",
+        )
+        .expect("a version-1 session");
 
         migrate(&mut conn).expect("upgrade");
+        let generation: i64 = conn
+            .query_row("SELECT token_generation FROM sessions", [], |row| row.get(0))
+            .expect("the version-3 column");
+        assert_eq!(generation, 0, "sessions from before generations are at generation 0");
         assert_eq!(version(&conn), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 2);
+        assert_eq!(SCHEMA_VERSION, 3);
         let kept: i64 = conn
             .query_row("SELECT count(*) FROM signing_keys", [], |row| row.get(0))
             .expect("count");

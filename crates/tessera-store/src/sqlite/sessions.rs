@@ -10,7 +10,7 @@ use rusqlite::{Connection, params, types::Value as V};
 use serde_json::Value;
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, MemberId,
-    MemberSession, OrganizationId, SessionId, TokenHash, TouchInterval,
+    MemberSession, OrganizationId, SessionId, TokenHash,
 };
 
 use super::{
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     error::{Entity, StoreError, StoreResult},
-    repository::{ExchangeFrom, SessionRepository},
+    repository::{AuthenticationWrite, SessionKey, SessionRepository},
 };
 
 /// `SELECT` of organization, member and session columns, in that order; a query adds `WHERE`.
@@ -78,11 +78,28 @@ pub(super) const FIND_BY_ID: &str = concat!(
 /// status.
 pub(super) const SESSION_ORGANIZATION: &str = "SELECT organization_id FROM sessions WHERE id = ?1";
 
-/// A coalesced touch: writes only if the last recorded access is at least the interval old
-/// (`?4` is `now - interval`) and the session is live.
-pub(super) const TOUCH: &str = concat!(
-    "UPDATE sessions SET last_accessed_at = ?1 \
-     WHERE id = ?2 AND organization_id = ?3 AND last_accessed_at <= ?4 AND ",
+/// Authenticate's write without a claims patch, in one statement: an extension (`?4`, also an
+/// access record), or a coalesced access record (when the last one is at or before `?5`), of the
+/// live session `?2` of `?3` at generation `?6`. SQLite evaluates every `SET` expression against
+/// the row as it was, so each one states its own condition. `?1` is `now`.
+pub(super) const RECORD_AUTHENTICATION: &str = concat!(
+    "UPDATE sessions SET \
+     expires_at = COALESCE(?4, expires_at), \
+     last_accessed_at = CASE WHEN ?4 IS NOT NULL OR last_accessed_at <= ?5 \
+         THEN MAX(last_accessed_at, ?1) ELSE last_accessed_at END, \
+     custom_claims = COALESCE(?7, custom_claims), \
+     updated_at = CASE WHEN ?4 IS NOT NULL OR ?7 IS NOT NULL THEN ?1 ELSE updated_at END \
+     WHERE id = ?2 AND organization_id = ?3 AND token_generation = ?6 AND ",
+    active_at!("?1"),
+    " RETURNING ",
+    session_columns!("")
+);
+
+/// The stored claims of a live session at a generation, read inside the write transaction that
+/// patches them.
+const LIVE_CLAIMS: &str = concat!(
+    "SELECT custom_claims FROM sessions \
+     WHERE id = ?2 AND organization_id = ?3 AND token_generation = ?4 AND ",
     active_at!("?1")
 );
 
@@ -107,9 +124,25 @@ pub(super) const LIST_MEMBER_SESSIONS: &str = concat!(
      ORDER BY s.started_at, s.id"
 );
 
-/// One bounded batch of dead sessions.
-pub(super) const PURGE: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+/// One bounded batch of sessions that expired or were revoked before `?1`.
+pub(super) const PURGE_EXPIRED: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
      WHERE expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)";
+
+/// One bounded batch of sessions that went idle before `?1` under their organization's idle
+/// timeout: for each organization with one, an index range on `(organization_id,
+/// last_accessed_at)`.
+/// (`CROSS JOIN` makes SQLite keep the organizations as the outer loop.)
+pub(super) const PURGE_IDLE: &str = "DELETE FROM sessions WHERE id IN (SELECT s.id \
+     FROM organizations o CROSS JOIN sessions s \
+     WHERE o.idle_timeout_minutes IS NOT NULL AND s.organization_id = o.id \
+     AND s.last_accessed_at < ?1 - o.idle_timeout_minutes * 60000000 LIMIT ?2)";
+
+/// One bounded batch of sessions that passed their organization's absolute lifetime before
+/// `?1` (sessions outlive it only when the organization lowered it after they started).
+pub(super) const PURGE_CAPPED: &str = "DELETE FROM sessions WHERE id IN (SELECT s.id \
+     FROM organizations o CROSS JOIN sessions s \
+     WHERE s.organization_id = o.id AND s.started_at < ?1 - o.max_lifetime_minutes * 60000000 \
+     LIMIT ?2)";
 
 /// Decodes a row of [`select_authenticated`], and keeps it only if the session is active at
 /// `now` under its organization's lifetime policy (idle timeout, absolute cap).
@@ -148,7 +181,7 @@ fn insert_session(
         serde_json::to_string(&session.authentication_factors),
     )?;
     let claims = json(SESSIONS, "custom_claims", serde_json::to_string(&session.custom_claims))?;
-    let values: [V; 14] = [
+    let values: [V; 15] = [
         V::Blob(uuid_blob(session.id.as_uuid()).to_vec()),
         V::Blob(uuid_blob(session.organization_id.as_uuid()).to_vec()),
         V::Blob(uuid_blob(session.member_id.as_uuid()).to_vec()),
@@ -162,12 +195,13 @@ fn insert_session(
         text(&session.attributes.user_agent),
         text(&session.return_url),
         V::Integer(micros(session.updated_at)),
+        V::Integer(i64::from(session.token_generation)),
         V::Blob(token_hash.as_bytes().to_vec()),
     ];
     conn.prepare_cached(concat!(
         "INSERT INTO sessions (",
         session_columns!(""),
-        ", token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ", token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     ))
     .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
     .map_err(sql(SESSIONS))?;
@@ -251,101 +285,58 @@ impl SessionRepository for SqliteStore {
         })
     }
 
-    async fn touch_session(
+    async fn record_authentication(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-        interval: TouchInterval,
-    ) -> StoreResult<bool> {
-        // `touch_due` is `now - last_accessed_at >= interval`, i.e.
-        // `last_accessed_at <= now - interval`; both sides are whole microseconds.
-        let due_before = micros(now - interval.as_delta());
-        self.write(SESSIONS, |tx| {
-            let changed = tx
-                .prepare_cached(TOUCH)
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        micros(now),
-                        uuid_blob(session_id.as_uuid()),
-                        uuid_blob(organization_id.as_uuid()),
-                        due_before
-                    ])
-                })
-                .map_err(sql(SESSIONS))?;
-            Ok(changed > 0)
-        })
-        .await
-    }
-
-    async fn extend_session(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MemberSession> {
-        self.write(SESSIONS, |tx| {
-            update_returning(
-                tx,
-                concat!(
-                    "UPDATE sessions SET expires_at = ?1, \
-                     last_accessed_at = MAX(last_accessed_at, ?2), updated_at = ?2 \
-                     WHERE id = ?3 AND organization_id = ?4 AND ",
-                    active_at!("?2"),
-                    " RETURNING ",
-                    session_columns!("")
-                ),
-                params![
-                    micros(expires_at),
-                    micros(now),
-                    uuid_blob(session_id.as_uuid()),
-                    uuid_blob(organization_id.as_uuid())
-                ],
-            )
-        })
-        .await
-    }
-
-    async fn patch_session_claims(
-        &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        patch: &Value,
+        key: &SessionKey,
+        write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
-        let id = uuid_blob(session_id.as_uuid());
-        let org = uuid_blob(organization_id.as_uuid());
-        // Read, patch and write in one transaction on the one writer: no concurrent patch can
-        // slip in between, so none is lost.
+        let id = uuid_blob(key.session_id.as_uuid());
+        let org = uuid_blob(key.organization_id.as_uuid());
+        let generation = i64::from(key.token_generation);
+        // One transaction on the one writer: the claims are read, patched and written back with
+        // the extension and the access record, so no concurrent patch is lost and a refused patch
+        // leaves nothing behind.
         self.write(SESSIONS, |tx| {
-            let mut stmt = tx
-                .prepare_cached(concat!(
-                    "SELECT custom_claims FROM sessions WHERE id = ?1 AND organization_id = ?2 \
-                     AND ",
-                    active_at!("?3")
-                ))
-                .map_err(sql(SESSIONS))?;
-            let current =
-                rows::query_opt(&mut stmt, params![id, org, micros(now)], SESSIONS, |row| {
-                    let c = Cols::new(row, SESSIONS, 0);
-                    let value = c.json(0, "custom_claims", |s| serde_json::from_str::<Value>(s))?;
-                    CustomClaims::from_stored(value).map_err(|e| {
-                        StoreError::corrupt_with(SESSIONS, "column custom_claims: invalid", e)
-                    })
-                })?
-                .ok_or_else(sessions_not_found)?;
-            let patched = current.patched(patch, namespaces)?;
-            let encoded = json(SESSIONS, "custom_claims", serde_json::to_string(&patched))?;
+            let claims = match &write.claims_patch {
+                None => None,
+                Some(patch) => {
+                    let mut stmt = tx.prepare_cached(LIVE_CLAIMS).map_err(sql(SESSIONS))?;
+                    let current = rows::query_opt(
+                        &mut stmt,
+                        params![micros(now), id, org, generation],
+                        SESSIONS,
+                        |row| {
+                            let c = Cols::new(row, SESSIONS, 0);
+                            let value =
+                                c.json(0, "custom_claims", |s| serde_json::from_str::<Value>(s))?;
+                            CustomClaims::from_stored(value).map_err(|e| {
+                                StoreError::corrupt_with(
+                                    SESSIONS,
+                                    "column custom_claims: invalid",
+                                    e,
+                                )
+                            })
+                        },
+                    )?
+                    .ok_or_else(sessions_not_found)?;
+                    let patched = current.patched(patch, namespaces)?;
+                    Some(json(SESSIONS, "custom_claims", serde_json::to_string(&patched))?)
+                }
+            };
             update_returning(
                 tx,
-                concat!(
-                    "UPDATE sessions SET custom_claims = ?1, updated_at = ?2 WHERE id = ?3 \
-                     RETURNING ",
-                    session_columns!("")
-                ),
-                params![encoded, micros(now), id],
+                RECORD_AUTHENTICATION,
+                params![
+                    micros(now),
+                    id,
+                    org,
+                    write.expires_at.map(micros),
+                    write.touch_if_accessed_by.map(micros),
+                    generation,
+                    claims
+                ],
             )
         })
         .await
@@ -353,11 +344,10 @@ impl SessionRepository for SqliteStore {
 
     async fn rotate_session_token(
         &self,
-        organization_id: OrganizationId,
-        session_id: SessionId,
-        current: &TokenHash,
+        key: &SessionKey,
         next: &TokenHash,
         factors: &[AuthenticationFactor],
+        expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
         let factors = json(SESSIONS, "authentication_factors", serde_json::to_string(factors))?;
@@ -366,8 +356,10 @@ impl SessionRepository for SqliteStore {
                 tx,
                 concat!(
                     "UPDATE sessions SET token_hash = ?1, authentication_factors = ?2, \
-                     updated_at = ?3 \
-                     WHERE id = ?4 AND organization_id = ?5 AND token_hash = ?6 AND ",
+                     token_generation = token_generation + 1, \
+                     expires_at = COALESCE(?7, expires_at), \
+                     last_accessed_at = MAX(last_accessed_at, ?3), updated_at = ?3 \
+                     WHERE id = ?4 AND organization_id = ?5 AND token_generation = ?6 AND ",
                     active_at!("?3"),
                     " RETURNING ",
                     session_columns!("")
@@ -376,9 +368,10 @@ impl SessionRepository for SqliteStore {
                     &next.as_bytes()[..],
                     factors,
                     micros(now),
-                    uuid_blob(session_id.as_uuid()),
-                    uuid_blob(organization_id.as_uuid()),
-                    &current.as_bytes()[..]
+                    uuid_blob(key.session_id.as_uuid()),
+                    uuid_blob(key.organization_id.as_uuid()),
+                    i64::from(key.token_generation),
+                    expires_at.map(micros)
                 ],
             )
         })
@@ -389,20 +382,23 @@ impl SessionRepository for SqliteStore {
         &self,
         organization_id: OrganizationId,
         session_id: SessionId,
+        token_generation: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.write(SESSIONS, |tx| {
             let changed = tx
                 .prepare_cached(concat!(
                     "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
-                     WHERE id = ?2 AND organization_id = ?3 AND ",
+                     WHERE id = ?2 AND organization_id = ?3 \
+                     AND (?4 IS NULL OR token_generation = ?4) AND ",
                     active_at!("?1")
                 ))
                 .and_then(|mut stmt| {
                     stmt.execute(params![
                         micros(now),
                         uuid_blob(session_id.as_uuid()),
-                        uuid_blob(organization_id.as_uuid())
+                        uuid_blob(organization_id.as_uuid()),
+                        token_generation.map(i64::from)
                     ])
                 })
                 .map_err(sql(SESSIONS))?;
@@ -420,7 +416,8 @@ impl SessionRepository for SqliteStore {
         member_id: MemberId,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        self.write(SESSIONS, |tx| {
+        // A member may have many sessions: on the blocking pool, off the async workers.
+        self.write_blocking(SESSIONS, move |tx| {
             if !member_exists(tx, organization_id, member_id)? {
                 return Err(StoreError::NotFound(Entity::Member));
             }
@@ -478,7 +475,7 @@ impl SessionRepository for SqliteStore {
 
     async fn exchange_session(
         &self,
-        from: &ExchangeFrom,
+        from: &SessionKey,
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
@@ -487,7 +484,7 @@ impl SessionRepository for SqliteStore {
             let revoked = tx
                 .prepare_cached(concat!(
                     "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
-                     WHERE id = ?2 AND organization_id = ?3 AND token_hash = ?4 AND ",
+                     WHERE id = ?2 AND organization_id = ?3 AND token_generation = ?4 AND ",
                     active_at!("?1")
                 ))
                 .and_then(|mut stmt| {
@@ -495,7 +492,7 @@ impl SessionRepository for SqliteStore {
                         micros(now),
                         uuid_blob(from.session_id.as_uuid()),
                         uuid_blob(from.organization_id.as_uuid()),
-                        &from.token_hash.as_bytes()[..]
+                        i64::from(from.token_generation)
                     ])
                 })
                 .map_err(sql(SESSIONS))?;
@@ -511,11 +508,19 @@ impl SessionRepository for SqliteStore {
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
         let before = micros(before);
         self.write_blocking(SESSIONS, move |tx| {
-            let deleted = tx
-                .prepare_cached(PURGE)
-                .and_then(|mut stmt| stmt.execute(params![before, batch_size]))
-                .map_err(sql(SESSIONS))?;
-            Ok(deleted as u64)
+            // Each kind of end in turn, as long as the batch has room.
+            let mut deleted = 0u64;
+            for statement in [PURGE_EXPIRED, PURGE_IDLE, PURGE_CAPPED] {
+                let room = u64::from(batch_size) - deleted;
+                if room == 0 {
+                    break;
+                }
+                deleted += tx
+                    .prepare_cached(statement)
+                    .and_then(|mut stmt| stmt.execute(params![before, room]))
+                    .map_err(sql(SESSIONS))? as u64;
+            }
+            Ok(deleted)
         })
         .await
     }

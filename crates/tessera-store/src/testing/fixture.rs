@@ -2,15 +2,15 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::{SeedableRng, rngs::StdRng};
-use serde_json::{Map, json};
+use serde_json::json;
 use tessera_core::{
     AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, ExternalId, FactorInput,
-    FactorType, IdleTimeout, LifetimePolicy, Member, MemberId, MemberSession, Organization,
-    OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
+    FactorType, IdleTimeout, LifetimePolicy, Member, MemberId, MemberSession, Metadata,
+    Organization, OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
     SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, TokenPrefix,
 };
 
-use crate::Store;
+use crate::{SessionKey, Store};
 
 /// The instant every case starts from. Microsecond precision, as every backend keeps.
 pub fn t0() -> DateTime<Utc> {
@@ -62,7 +62,7 @@ impl Fixture {
             slug: OrganizationSlug::parse(&slug).unwrap_or_else(|e| panic!("{e}")),
             external_id: None,
             email: None,
-            trusted_metadata: Map::new(),
+            trusted_metadata: Metadata::new(),
             settings: OrganizationSettings::default(),
             created_at: t0(),
             updated_at: t0(),
@@ -82,6 +82,11 @@ impl Fixture {
             .await
             .expect("create organization");
         organization
+    }
+
+    /// The session's key for writes: organization, id, and the token generation it holds.
+    pub fn key(session: &MemberSession) -> SessionKey {
+        SessionKey::of(session)
     }
 
     /// An organization whose sessions idle out after `idle` minutes.
@@ -107,8 +112,8 @@ impl Fixture {
             name: Some(format!("Name of {email}")),
             external_id: None,
             roles: vec![RoleId::parse("editor").expect("valid role")],
-            trusted_metadata: json!({"plan": "pro"}).as_object().cloned().unwrap_or_default(),
-            untrusted_metadata: Map::new(),
+            trusted_metadata: serde_json::from_value(json!({"plan": "pro"})).expect("metadata"),
+            untrusted_metadata: Metadata::new(),
             created_at: t0(),
             updated_at: t0(),
         }
@@ -147,6 +152,7 @@ impl Fixture {
             },
             return_url: Some("https://app.example.com/back".into()),
             updated_at: at,
+            token_generation: 0,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Member repository cases.
 
-use tessera_core::{EmailAddress, MemberId, MemberRef, RoleId};
+use tessera_core::{EmailAddress, MemberId, MemberRef, MemberUpdate, RoleId};
 
 use super::{
     expect_err,
@@ -83,9 +83,14 @@ pub async fn duplicate_external_id_conflicts_within_one_organization(store: Stor
 pub async fn get_through_another_organization_is_not_found(store: Store) {
     let mut fx = Fixture::new(store);
     let (a, b) = fx.two_tenants().await;
-    let mut member = b.member.clone();
-    member.external_id = Some(fx.external_id("crm"));
-    fx.store.members.update_member(&member).await.unwrap();
+    let update =
+        MemberUpdate { external_id: Some(Some(fx.external_id("crm"))), ..Default::default() };
+    let member = fx
+        .store
+        .members
+        .update_member(b.organization.id, b.member.id, &update, t0())
+        .await
+        .unwrap();
     let refs = [
         MemberRef::Id(member.id),
         MemberRef::Email(member.email_address.clone()),
@@ -103,17 +108,40 @@ pub async fn update_replaces_fields(store: Store) {
     let mut fx = Fixture::new(store);
     let organization = fx.organization("acme").await;
     let member = fx.member(&organization, "ada@example.com").await;
-    let mut changed = member.clone();
-    changed.email_address = EmailAddress::parse("ada@new.example").unwrap();
-    changed.name = None;
-    changed.roles = vec![RoleId::parse("owner").unwrap(), RoleId::parse("billing").unwrap()];
-    changed.external_id = Some(fx.external_id("crm"));
-    changed.untrusted_metadata.insert("theme".into(), serde_json::json!("dark"));
-    changed.updated_at = t0() + chrono::TimeDelta::seconds(1);
-    fx.store.members.update_member(&changed).await.unwrap();
+    let update = MemberUpdate {
+        email_address: Some(EmailAddress::parse("ada@new.example").unwrap()),
+        name: Some(None),
+        roles: Some(vec![RoleId::parse("owner").unwrap(), RoleId::parse("billing").unwrap()]),
+        external_id: Some(Some(fx.external_id("crm"))),
+        untrusted_metadata: Some(
+            serde_json::from_value(serde_json::json!({"theme": "dark"})).unwrap(),
+        ),
+        ..Default::default()
+    };
+    let at = t0() + chrono::TimeDelta::seconds(1);
+    let updated =
+        fx.store.members.update_member(organization.id, member.id, &update, at).await.unwrap();
+    let mut expected = member.clone();
+    update.apply_to(&mut expected);
+    expected.updated_at = at;
+    assert_eq!(updated, expected);
+    assert_eq!(updated.trusted_metadata, member.trusted_metadata, "not named, not changed");
     let stored =
         fx.store.members.get_member(organization.id, &MemberRef::Id(member.id)).await.unwrap();
-    assert_eq!(stored, changed);
+    assert_eq!(stored, expected);
+    // The new email finds the member, ignoring case; the old one no longer does.
+    let by_email = MemberRef::Email(EmailAddress::parse("ADA@new.example").unwrap());
+    assert_eq!(
+        fx.store.members.get_member(organization.id, &by_email).await.unwrap().id,
+        member.id
+    );
+    expect_err!(
+        fx.store
+            .members
+            .get_member(organization.id, &MemberRef::Email(member.email_address.clone()))
+            .await,
+        StoreError::NotFound(Entity::Member)
+    );
 }
 
 pub async fn update_into_a_taken_email_conflicts_and_changes_nothing(store: Store) {
@@ -121,10 +149,13 @@ pub async fn update_into_a_taken_email_conflicts_and_changes_nothing(store: Stor
     let organization = fx.organization("acme").await;
     let ada = fx.member(&organization, "ada@example.com").await;
     let bob = fx.member(&organization, "bob@example.com").await;
-    let mut grab = bob.clone();
-    grab.email_address = EmailAddress::parse("Ada@Example.com").unwrap();
+    let grab = MemberUpdate {
+        email_address: Some(EmailAddress::parse("Ada@Example.com").unwrap()),
+        name: Some(Some("Should not stick".into())),
+        ..Default::default()
+    };
     expect_err!(
-        fx.store.members.update_member(&grab).await,
+        fx.store.members.update_member(organization.id, bob.id, &grab, t0()).await,
         StoreError::Conflict(Constraint::MemberEmail)
     );
     let stored =
@@ -139,11 +170,9 @@ pub async fn update_into_a_taken_email_conflicts_and_changes_nothing(store: Stor
 pub async fn update_through_another_organization_is_not_found(store: Store) {
     let mut fx = Fixture::new(store);
     let (a, b) = fx.two_tenants().await;
-    let mut hijack = b.member.clone();
-    hijack.organization_id = a.organization.id;
-    hijack.name = Some("hijacked".into());
+    let hijack = MemberUpdate { name: Some(Some("hijacked".into())), ..Default::default() };
     expect_err!(
-        fx.store.members.update_member(&hijack).await,
+        fx.store.members.update_member(a.organization.id, b.member.id, &hijack, t0()).await,
         StoreError::NotFound(Entity::Member)
     );
     let stored =

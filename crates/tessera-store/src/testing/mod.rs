@@ -80,15 +80,17 @@ macro_rules! conformance_suite {
                 expired_session_is_not_found,
                 idle_session_is_not_found_until_touched,
                 absolute_lifetime_is_enforced_at_lookup,
-                touch_is_coalesced_and_scoped,
+                access_records_are_coalesced_and_scoped,
                 extend_sets_expiry_of_live_sessions_only,
                 patch_claims_merges_and_refusals_change_nothing,
+                authentication_write_is_all_or_nothing,
                 rotate_kills_the_old_token_at_once,
                 revoke_is_final_and_scoped,
                 revoke_all_of_a_member_is_scoped,
                 list_shows_active_sessions_oldest_first,
                 exchange_is_atomic,
                 purge_deletes_dead_sessions_in_batches,
+                purge_deletes_idle_and_capped_sessions,
                 writes_never_revive_an_ended_session,
                 find_session_organization_whatever_its_status,
                 find_session_organization_of_unknown_or_purged_is_not_found,
@@ -111,6 +113,8 @@ macro_rules! conformance_suite {
                 concurrent_claim_patches_lose_nothing,
                 concurrent_creates_of_one_slug_admit_exactly_one,
                 concurrent_creates_of_one_member_email_admit_exactly_one,
+                concurrent_member_updates_of_different_fields_keep_all,
+                concurrent_organization_updates_of_different_fields_keep_all,
             }
         );
     };

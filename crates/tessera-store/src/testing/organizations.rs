@@ -1,6 +1,9 @@
 //! Organization repository cases.
 
-use tessera_core::{ExternalId, MemberRef, OrganizationName, OrganizationRef, OrganizationSlug};
+use tessera_core::{
+    ExternalId, MaxLifetime, MemberRef, Metadata, MfaPolicy, OrganizationName, OrganizationRef,
+    OrganizationSlug, OrganizationUpdate,
+};
 
 use super::{
     expect_err,
@@ -12,7 +15,7 @@ pub async fn create_then_get_by_id_and_slug(store: Store) {
     let mut fx = Fixture::new(store);
     let mut organization = fx.organization_value("acme");
     organization.external_id = Some(ExternalId::parse("crm-1").unwrap());
-    organization.trusted_metadata.insert("tier".into(), serde_json::json!("enterprise"));
+    organization.trusted_metadata = metadata(serde_json::json!({"tier": "enterprise"}));
     fx.store.organizations.create_organization(&organization).await.unwrap();
 
     let by_id = fx.store.organizations.get_organization(&organization.id.into()).await.unwrap();
@@ -82,29 +85,47 @@ pub async fn duplicate_external_id_conflicts(store: Store) {
 pub async fn update_replaces_fields(store: Store) {
     let mut fx = Fixture::new(store);
     let organization = fx.organization("acme").await;
-    let mut changed = organization.clone();
-    changed.name = OrganizationName::parse("Acme Renamed").unwrap();
-    changed.slug = OrganizationSlug::parse(&format!("{}-new", organization.slug)).unwrap();
-    changed.settings.mfa_policy = tessera_core::MfaPolicy::RequiredForAll;
-    changed.updated_at = t0() + chrono::TimeDelta::seconds(5);
-    fx.store.organizations.update_organization(&changed).await.unwrap();
-    let stored = fx.store.organizations.get_organization(&changed.id.into()).await.unwrap();
-    assert_eq!(stored, changed);
+    let update = OrganizationUpdate {
+        name: Some(OrganizationName::parse("Acme Renamed").unwrap()),
+        slug: Some(OrganizationSlug::parse(&format!("{}-new", organization.slug)).unwrap()),
+        external_id: Some(Some(ExternalId::parse("crm-9").unwrap())),
+        mfa_policy: Some(MfaPolicy::RequiredForAll),
+        trusted_metadata: Some(metadata(serde_json::json!({"tier": "free"}))),
+        ..Default::default()
+    };
+    let at = t0() + chrono::TimeDelta::seconds(5);
+    let updated =
+        fx.store.organizations.update_organization(organization.id, &update, at).await.unwrap();
+    let mut expected = organization.clone();
+    update.apply_to(&mut expected);
+    expected.updated_at = at;
+    assert_eq!(updated, expected);
+    let stored = fx.store.organizations.get_organization(&organization.id.into()).await.unwrap();
+    assert_eq!(stored, expected);
     expect_err!(
         fx.store.organizations.get_organization(&organization.slug.into()).await,
         StoreError::NotFound(Entity::Organization)
     );
+    // `Some(None)` clears an optional field; fields left out stay as they are.
+    let clear = OrganizationUpdate { external_id: Some(None), ..Default::default() };
+    let cleared =
+        fx.store.organizations.update_organization(organization.id, &clear, at).await.unwrap();
+    assert_eq!(cleared.external_id, None);
+    assert_eq!(cleared.name, expected.name);
+    assert_eq!(cleared.created_at, organization.created_at);
 }
 
 pub async fn update_to_taken_slug_conflicts_and_changes_nothing(store: Store) {
     let mut fx = Fixture::new(store);
     let a = fx.organization("alpha").await;
     let b = fx.organization("beta").await;
-    let mut grab = b.clone();
-    grab.slug = a.slug.clone();
-    grab.name = OrganizationName::parse("Should not stick").unwrap();
+    let grab = OrganizationUpdate {
+        slug: Some(a.slug.clone()),
+        name: Some(OrganizationName::parse("Should not stick").unwrap()),
+        ..Default::default()
+    };
     expect_err!(
-        fx.store.organizations.update_organization(&grab).await,
+        fx.store.organizations.update_organization(b.id, &grab, t0()).await,
         StoreError::Conflict(Constraint::OrganizationSlug)
     );
     assert_eq!(fx.store.organizations.get_organization(&b.id.into()).await.unwrap(), b);
@@ -114,10 +135,18 @@ pub async fn update_to_taken_slug_conflicts_and_changes_nothing(store: Store) {
 pub async fn update_unknown_is_not_found(store: Store) {
     let mut fx = Fixture::new(store);
     let ghost = fx.organization_value("ghost");
+    let update = OrganizationUpdate {
+        max_lifetime: Some(MaxLifetime::from_minutes(60).unwrap()),
+        ..Default::default()
+    };
     expect_err!(
-        fx.store.organizations.update_organization(&ghost).await,
+        fx.store.organizations.update_organization(ghost.id, &update, t0()).await,
         StoreError::NotFound(Entity::Organization)
     );
+}
+
+fn metadata(value: serde_json::Value) -> Metadata {
+    serde_json::from_value(value).unwrap()
 }
 
 /// Deleting an organization takes its members and sessions, and nothing of another one.

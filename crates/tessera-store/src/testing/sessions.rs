@@ -1,20 +1,45 @@
 //! Session repository cases: the hot path, every conditional write, and tenancy for each.
 
 use chrono::TimeDelta;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tessera_core::{
-    AuthenticationFactor, ClaimNamespaces, DeliveryMethod, FactorInput, FactorType, LifetimePolicy,
-    MaxLifetime, MemberRef, SessionId, TouchInterval,
+    AuthenticationFactor, ClaimNamespaces, DeliveryMethod, FactorInput, FactorType, MaxLifetime,
+    MemberRef, OrganizationUpdate, SessionId,
 };
 
 use super::{
     expect_err,
     fixture::{Fixture, minutes, t0},
 };
-use crate::{Constraint, Entity, ExchangeFrom, Store, StoreError};
+use crate::{AuthenticationWrite, Constraint, Entity, SessionKey, Store, StoreError};
 
 fn ns() -> ClaimNamespaces {
     ClaimNamespaces::stytch()
+}
+
+fn key(session: &tessera_core::MemberSession) -> SessionKey {
+    Fixture::key(session)
+}
+
+/// An access record at `now`, due if the last one is a minute old (the default touch interval).
+fn touch(now: DateTime<Utc>) -> AuthenticationWrite {
+    AuthenticationWrite { touch_if_accessed_by: Some(now - seconds(60)), ..Default::default() }
+}
+
+fn extend(expires_at: DateTime<Utc>) -> AuthenticationWrite {
+    AuthenticationWrite { expires_at: Some(expires_at), ..Default::default() }
+}
+
+fn patch(claims: serde_json::Value) -> AuthenticationWrite {
+    AuthenticationWrite { claims_patch: Some(claims), ..Default::default() }
+}
+
+fn cap(minutes: i64) -> OrganizationUpdate {
+    OrganizationUpdate {
+        max_lifetime: Some(MaxLifetime::from_minutes(minutes).unwrap()),
+        ..Default::default()
+    }
 }
 
 fn seconds(s: i64) -> TimeDelta {
@@ -127,30 +152,24 @@ pub async fn idle_session_is_not_found_until_touched(store: Store) {
         fx.store.sessions.find_session_by_token(&hash, t0() + minutes(15)).await,
         StoreError::NotFound(Entity::Session)
     );
+    let at = t0() + minutes(10);
     let touched = fx
         .store
         .sessions
-        .touch_session(
-            organization.id,
-            opened.session.id,
-            t0() + minutes(10),
-            TouchInterval::default(),
-        )
+        .record_authentication(&key(&opened.session), &touch(at), &ns(), at)
         .await
         .unwrap();
-    assert!(touched);
+    assert_eq!(touched.times.last_accessed_at, at);
+    assert_eq!(touched.updated_at, opened.session.updated_at, "an access record is not a change");
     let found = fx.store.sessions.find_session_by_token(&hash, t0() + minutes(20)).await.unwrap();
-    assert_eq!(found.session.times.last_accessed_at, t0() + minutes(10));
+    assert_eq!(found.session.times.last_accessed_at, at);
 }
 
 /// Lowering an organization's maximum lifetime ends older sessions at once.
 pub async fn absolute_lifetime_is_enforced_at_lookup(store: Store) {
     let mut fx = Fixture::new(store);
     let a = fx.tenant("acme").await;
-    let mut organization = a.organization.clone();
-    organization.settings.lifetime =
-        LifetimePolicy { max_lifetime: MaxLifetime::from_minutes(30).unwrap(), idle_timeout: None };
-    fx.store.organizations.update_organization(&organization).await.unwrap();
+    fx.store.organizations.update_organization(a.organization.id, &cap(30), t0()).await.unwrap();
     fx.store.sessions.find_session_by_token(&a.token.hash(), t0() + minutes(29)).await.unwrap();
     expect_err!(
         fx.store.sessions.find_session_by_token(&a.token.hash(), t0() + minutes(30)).await,
@@ -158,29 +177,17 @@ pub async fn absolute_lifetime_is_enforced_at_lookup(store: Store) {
     );
 }
 
-pub async fn touch_is_coalesced_and_scoped(store: Store) {
+pub async fn access_records_are_coalesced_and_scoped(store: Store) {
     let mut fx = Fixture::new(store);
     let (a, b) = fx.two_tenants().await;
-    let interval = TouchInterval::default();
     let sessions = &fx.store.sessions;
-    assert!(
-        !sessions
-            .touch_session(a.organization.id, a.session.id, t0() + seconds(59), interval)
-            .await
-            .unwrap()
-    );
-    assert!(
-        sessions
-            .touch_session(a.organization.id, a.session.id, t0() + seconds(60), interval)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !sessions
-            .touch_session(a.organization.id, a.session.id, t0() + seconds(61), interval)
-            .await
-            .unwrap()
-    );
+    let a_key = key(&a.session);
+    let record = |at| async move {
+        sessions.record_authentication(&a_key, &touch(at), &ns(), at).await.unwrap()
+    };
+    assert_eq!(record(t0() + seconds(59)).await.times.last_accessed_at, t0(), "not due yet");
+    assert_eq!(record(t0() + seconds(60)).await.times.last_accessed_at, t0() + seconds(60));
+    assert_eq!(record(t0() + seconds(61)).await.times.last_accessed_at, t0() + seconds(60));
     let found = sessions
         .find_session_by_id(a.organization.id, a.session.id, t0() + seconds(90))
         .await
@@ -188,11 +195,11 @@ pub async fn touch_is_coalesced_and_scoped(store: Store) {
     assert_eq!(found.session.times.last_accessed_at, t0() + seconds(60));
 
     // Through another organization: nothing written.
-    assert!(
-        !sessions
-            .touch_session(b.organization.id, a.session.id, t0() + minutes(5), interval)
-            .await
-            .unwrap()
+    let elsewhere = SessionKey { organization_id: b.organization.id, ..key(&a.session) };
+    let at = t0() + minutes(5);
+    expect_err!(
+        sessions.record_authentication(&elsewhere, &touch(at), &ns(), at).await,
+        StoreError::NotFound(Entity::Session)
     );
     let found = sessions
         .find_session_by_id(a.organization.id, a.session.id, t0() + seconds(90))
@@ -202,7 +209,10 @@ pub async fn touch_is_coalesced_and_scoped(store: Store) {
 
     // Not live: nothing written.
     let end = a.session.times.expires_at;
-    assert!(!sessions.touch_session(a.organization.id, a.session.id, end, interval).await.unwrap());
+    expect_err!(
+        sessions.record_authentication(&key(&a.session), &touch(end), &ns(), end).await,
+        StoreError::NotFound(Entity::Session)
+    );
 }
 
 pub async fn extend_sets_expiry_of_live_sessions_only(store: Store) {
@@ -210,42 +220,41 @@ pub async fn extend_sets_expiry_of_live_sessions_only(store: Store) {
     let (a, b) = fx.two_tenants().await;
     let now = t0() + minutes(10);
     let new_expiry = now + minutes(120);
-    let extended = fx
-        .store
-        .sessions
-        .extend_session(a.organization.id, a.session.id, new_expiry, now)
+    let sessions = &fx.store.sessions;
+    let extended = sessions
+        .record_authentication(&key(&a.session), &extend(new_expiry), &ns(), now)
         .await
         .unwrap();
     assert_eq!(extended.times.expires_at, new_expiry);
     assert_eq!(extended.times.last_accessed_at, now);
-    let found = fx
-        .store
-        .sessions
-        .find_session_by_token(&a.token.hash(), t0() + minutes(100))
-        .await
-        .unwrap();
+    assert_eq!(extended.updated_at, now);
+    let found = sessions.find_session_by_token(&a.token.hash(), t0() + minutes(100)).await.unwrap();
     assert_eq!(found.session.times.expires_at, new_expiry);
 
+    let b_through_a = SessionKey { organization_id: a.organization.id, ..key(&b.session) };
     expect_err!(
-        fx.store.sessions.extend_session(a.organization.id, b.session.id, new_expiry, now).await,
+        sessions.record_authentication(&b_through_a, &extend(new_expiry), &ns(), now).await,
         StoreError::NotFound(Entity::Session)
     );
-    let b_found = fx.store.sessions.find_session_by_token(&b.token.hash(), t0()).await.unwrap();
+    let b_found = sessions.find_session_by_token(&b.token.hash(), t0()).await.unwrap();
     assert_eq!(b_found.session.times.expires_at, b.session.times.expires_at);
 
-    fx.store.sessions.revoke_session(a.organization.id, a.session.id, now).await.unwrap();
+    sessions.revoke_session(a.organization.id, a.session.id, None, now).await.unwrap();
     expect_err!(
-        fx.store
-            .sessions
-            .extend_session(a.organization.id, a.session.id, new_expiry + minutes(1), now)
+        sessions
+            .record_authentication(&key(&a.session), &extend(new_expiry + minutes(1)), &ns(), now)
             .await,
         StoreError::NotFound(Entity::Session)
     );
     let expired_at = b.session.times.expires_at;
     expect_err!(
-        fx.store
-            .sessions
-            .extend_session(b.organization.id, b.session.id, expired_at + minutes(60), expired_at)
+        sessions
+            .record_authentication(
+                &key(&b.session),
+                &extend(expired_at + minutes(60)),
+                &ns(),
+                expired_at
+            )
             .await,
         StoreError::NotFound(Entity::Session)
     );
@@ -255,13 +264,11 @@ pub async fn patch_claims_merges_and_refusals_change_nothing(store: Store) {
     let mut fx = Fixture::new(store);
     let (a, b) = fx.two_tenants().await;
     let now = t0() + seconds(5);
-    let patched = fx
-        .store
-        .sessions
-        .patch_session_claims(
-            a.organization.id,
-            a.session.id,
-            &json!({"tier": null, "seat": 3, "ui": {"dark": true}}),
+    let sessions = &fx.store.sessions;
+    let patched = sessions
+        .record_authentication(
+            &key(&a.session),
+            &patch(json!({"tier": null, "seat": 3, "ui": {"dark": true}})),
             &ns(),
             now,
         )
@@ -276,25 +283,50 @@ pub async fn patch_claims_merges_and_refusals_change_nothing(store: Store) {
     for bad in
         [json!({"big": "x".repeat(5000)}), json!({"sub": "evil"}), json!(["not", "an", "object"])]
     {
-        let result = fx
-            .store
-            .sessions
-            .patch_session_claims(a.organization.id, a.session.id, &bad, &ns(), now)
-            .await;
+        let result =
+            sessions.record_authentication(&key(&a.session), &patch(bad.clone()), &ns(), now).await;
         assert!(matches!(result, Err(StoreError::Rejected(_))), "{bad}: {result:?}");
     }
-    let found = fx.store.sessions.find_session_by_token(&a.token.hash(), now).await.unwrap();
+    let found = sessions.find_session_by_token(&a.token.hash(), now).await.unwrap();
     assert_eq!(found.session.custom_claims, patched.custom_claims);
 
+    let b_through_a = SessionKey { organization_id: a.organization.id, ..key(&b.session) };
     expect_err!(
-        fx.store
-            .sessions
-            .patch_session_claims(a.organization.id, b.session.id, &json!({"x": 1}), &ns(), now)
-            .await,
+        sessions.record_authentication(&b_through_a, &patch(json!({"x": 1})), &ns(), now).await,
         StoreError::NotFound(Entity::Session)
     );
-    let b_found = fx.store.sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
+    let b_found = sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
     assert_eq!(b_found.session.custom_claims, b.session.custom_claims);
+}
+
+/// Authenticate's write is one: an extension, a claims patch and an access record together, and
+/// a patch the claim rules refuse leaves the extension and the access record unwritten too.
+pub async fn authentication_write_is_all_or_nothing(store: Store) {
+    let mut fx = Fixture::new(store);
+    let a = fx.tenant("acme").await;
+    let sessions = &fx.store.sessions;
+    let now = t0() + minutes(5);
+    let everything = AuthenticationWrite {
+        expires_at: Some(now + minutes(120)),
+        claims_patch: Some(json!({"seat": 7})),
+        touch_if_accessed_by: Some(now - seconds(60)),
+    };
+    let written =
+        sessions.record_authentication(&key(&a.session), &everything, &ns(), now).await.unwrap();
+    assert_eq!(written.times.expires_at, now + minutes(120));
+    assert_eq!(written.times.last_accessed_at, now);
+    assert_eq!(written.custom_claims.as_map().get("seat"), Some(&json!(7)));
+
+    let later = now + minutes(5);
+    let refused = AuthenticationWrite {
+        expires_at: Some(later + minutes(600)),
+        claims_patch: Some(json!({"big": "x".repeat(5000)})),
+        touch_if_accessed_by: Some(later - seconds(60)),
+    };
+    let result = sessions.record_authentication(&key(&a.session), &refused, &ns(), later).await;
+    assert!(matches!(result, Err(StoreError::Rejected(_))), "{result:?}");
+    let stored = sessions.find_session_by_id(a.organization.id, a.session.id, later).await.unwrap();
+    assert_eq!(stored.session, written, "nothing of the refused write stuck");
 }
 
 pub async fn rotate_kills_the_old_token_at_once(store: Store) {
@@ -314,71 +346,65 @@ pub async fn rotate_kills_the_old_token_at_once(store: Store) {
     let mut factors = a.session.authentication_factors.clone();
     factors.push(totp);
     let next = fx.token();
+    let to = fx.session_value(&a.member, now);
+    let sessions = &fx.store.sessions;
 
+    let a_through_b = SessionKey { organization_id: b.organization.id, ..key(&a.session) };
     expect_err!(
-        fx.store
-            .sessions
-            .rotate_session_token(
-                b.organization.id,
-                a.session.id,
-                &a.token.hash(),
-                &next.hash(),
-                &factors,
-                now
-            )
-            .await,
+        sessions.rotate_session_token(&a_through_b, &next.hash(), &factors, None, now).await,
         StoreError::NotFound(Entity::Session)
     );
+    let stale = SessionKey { token_generation: 3, ..key(&a.session) };
     expect_err!(
-        fx.store
-            .sessions
-            .rotate_session_token(
-                a.organization.id,
-                a.session.id,
-                &b.token.hash(),
-                &next.hash(),
-                &factors,
-                now
-            )
-            .await,
+        sessions.rotate_session_token(&stale, &next.hash(), &factors, None, now).await,
         StoreError::NotFound(Entity::Session)
     );
-    let rotated = fx
-        .store
-        .sessions
+    let rotated = sessions
         .rotate_session_token(
-            a.organization.id,
-            a.session.id,
-            &a.token.hash(),
+            &key(&a.session),
             &next.hash(),
             &factors,
+            Some(now + minutes(90)),
             now,
         )
         .await
         .unwrap();
     assert_eq!(rotated.authentication_factors, factors);
+    assert_eq!(rotated.token_generation, a.session.token_generation + 1);
+    assert_eq!(rotated.times.expires_at, now + minutes(90));
+    assert_eq!(rotated.times.last_accessed_at, now, "a step-up is an access");
     expect_err!(
-        fx.store.sessions.find_session_by_token(&a.token.hash(), now).await,
+        sessions.find_session_by_token(&a.token.hash(), now).await,
         StoreError::NotFound(Entity::Session)
     );
-    let found = fx.store.sessions.find_session_by_token(&next.hash(), now).await.unwrap();
-    assert_eq!(found.session.id, a.session.id);
-    assert_eq!(found.session.authentication_factors, factors);
-    // The old token cannot rotate again.
+    let found = sessions.find_session_by_token(&next.hash(), now).await.unwrap();
+    assert_eq!(found.session, rotated);
+    // Nothing keyed by the old generation acts on the session any more.
+    let old = key(&a.session);
     expect_err!(
-        fx.store
-            .sessions
-            .rotate_session_token(
-                a.organization.id,
-                a.session.id,
-                &a.token.hash(),
-                &fx.token().hash(),
-                &factors,
-                now
-            )
+        sessions.rotate_session_token(&old, &fx.token().hash(), &factors, None, now).await,
+        StoreError::NotFound(Entity::Session)
+    );
+    expect_err!(
+        sessions.record_authentication(&old, &extend(now + minutes(600)), &ns(), now).await,
+        StoreError::NotFound(Entity::Session)
+    );
+    expect_err!(
+        sessions
+            .revoke_session(a.organization.id, a.session.id, Some(old.token_generation), now)
             .await,
         StoreError::NotFound(Entity::Session)
     );
+    expect_err!(
+        sessions.exchange_session(&old, &to, &fx.token().hash(), now).await,
+        StoreError::NotFound(Entity::Session)
+    );
+    sessions.find_session_by_token(&next.hash(), now).await.unwrap();
+    sessions
+        .revoke_session(a.organization.id, a.session.id, Some(rotated.token_generation), now)
+        .await
+        .unwrap();
+    sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
 }
 
 pub async fn revoke_is_final_and_scoped(store: Store) {
@@ -386,12 +412,12 @@ pub async fn revoke_is_final_and_scoped(store: Store) {
     let (a, b) = fx.two_tenants().await;
     let now = t0() + minutes(1);
     expect_err!(
-        fx.store.sessions.revoke_session(a.organization.id, b.session.id, now).await,
+        fx.store.sessions.revoke_session(a.organization.id, b.session.id, None, now).await,
         StoreError::NotFound(Entity::Session)
     );
     fx.store.sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
 
-    fx.store.sessions.revoke_session(a.organization.id, a.session.id, now).await.unwrap();
+    fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, now).await.unwrap();
     for at in [now, now + minutes(1)] {
         expect_err!(
             fx.store.sessions.find_session_by_token(&a.token.hash(), at).await,
@@ -399,7 +425,7 @@ pub async fn revoke_is_final_and_scoped(store: Store) {
         );
     }
     expect_err!(
-        fx.store.sessions.revoke_session(a.organization.id, a.session.id, now).await,
+        fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, now).await,
         StoreError::NotFound(Entity::Session)
     );
     let listed =
@@ -452,7 +478,11 @@ pub async fn list_shows_active_sessions_oldest_first(store: Store) {
     let newer = fx.session_at(&a.member, t0() + seconds(30)).await;
     let revoked = fx.session_at(&a.member, t0() + seconds(10)).await;
     let now = t0() + minutes(1);
-    fx.store.sessions.revoke_session(a.organization.id, revoked.session.id, now).await.unwrap();
+    fx.store
+        .sessions
+        .revoke_session(a.organization.id, revoked.session.id, None, now)
+        .await
+        .unwrap();
 
     let listed =
         fx.store.sessions.list_member_sessions(a.organization.id, a.member.id, now).await.unwrap();
@@ -477,11 +507,7 @@ pub async fn exchange_is_atomic(store: Store) {
     let (a, b) = fx.two_tenants().await;
     let ada_in_b = fx.member(&b.organization, &a.member.email_address.to_string()).await;
     let now = t0() + minutes(1);
-    let from = ExchangeFrom {
-        organization_id: a.organization.id,
-        session_id: a.session.id,
-        token_hash: a.token.hash(),
-    };
+    let from = key(&a.session);
 
     // The target member is not in the target's organization: nothing happens.
     let mut wrong = fx.session_value(&ada_in_b, now);
@@ -493,10 +519,10 @@ pub async fn exchange_is_atomic(store: Store) {
     );
     fx.store.sessions.find_session_by_token(&a.token.hash(), now).await.unwrap();
 
-    // A stale token for the old session: nothing happens.
+    // A stale generation of the old session (its token was rotated since): nothing happens.
     let to = fx.session_value(&ada_in_b, now);
     let to_token = fx.token();
-    let stale = ExchangeFrom { token_hash: fx.token().hash(), ..from };
+    let stale = SessionKey { token_generation: from.token_generation + 1, ..from };
     expect_err!(
         fx.store.sessions.exchange_session(&stale, &to, &to_token.hash(), now).await,
         StoreError::NotFound(Entity::Session)
@@ -507,7 +533,7 @@ pub async fn exchange_is_atomic(store: Store) {
     );
 
     // Through the wrong organization: nothing happens.
-    let misdirected = ExchangeFrom { organization_id: b.organization.id, ..from };
+    let misdirected = SessionKey { organization_id: b.organization.id, ..from };
     expect_err!(
         fx.store.sessions.exchange_session(&misdirected, &to, &to_token.hash(), now).await,
         StoreError::NotFound(Entity::Session)
@@ -535,7 +561,11 @@ pub async fn purge_deletes_dead_sessions_in_batches(store: Store) {
     let expired_a = fx.session_at(&a.member, t0() - minutes(180)).await;
     let expired_b = fx.session_at(&b.member, t0() - minutes(180)).await;
     let revoked = fx.session_at(&a.member, t0()).await;
-    fx.store.sessions.revoke_session(a.organization.id, revoked.session.id, t0()).await.unwrap();
+    fx.store
+        .sessions
+        .revoke_session(a.organization.id, revoked.session.id, None, t0())
+        .await
+        .unwrap();
 
     let before = t0() + minutes(1);
     let mut purged = Vec::new();
@@ -566,6 +596,57 @@ pub async fn purge_deletes_dead_sessions_in_batches(store: Store) {
     }
 }
 
+/// Purge deletes what is over whatever ended it: the idle timeout and the absolute lifetime of
+/// its organization too (under the organization's current settings), and nothing of another
+/// organization whose settings differ.
+pub async fn purge_deletes_idle_and_capped_sessions(store: Store) {
+    let mut fx = Fixture::new(store);
+    let idle_org = fx.organization_with_idle_timeout("idle", 15).await;
+    let ada = fx.member(&idle_org, "ada@idle.example").await;
+    let capped = fx.tenant("capped").await; // its 60-minute session expires at +60
+    let relaxed = fx.tenant("relaxed").await; // likewise
+    let mut year_long = Vec::new();
+    for member in [&ada, &ada, &capped.member, &relaxed.member] {
+        let mut session = fx.session_value(member, t0());
+        session.times.expires_at = t0() + minutes(527_040);
+        fx.store.sessions.create_session(&session, &fx.token().hash()).await.unwrap();
+        year_long.push(session);
+    }
+    let [untouched, touched, capped_year, relaxed_year] = &year_long[..] else { unreachable!() };
+    let at = t0() + minutes(10);
+    fx.store.sessions.record_authentication(&key(touched), &touch(at), &ns(), at).await.unwrap();
+    fx.store
+        .organizations
+        .update_organization(capped.organization.id, &cap(60), t0())
+        .await
+        .unwrap();
+
+    // At +100 min, over are: the untouched idle session (since +15), the touched one (+25), the
+    // capped year-long one (+60) and both 60-minute sessions (+60). The relaxed year-long one
+    // is live, in an organization with neither setting.
+    let cut_off = t0() + minutes(100);
+    assert_eq!(fx.store.sessions.purge_sessions(cut_off, 100).await.unwrap(), 5);
+    for gone in [untouched, touched, capped_year, &capped.session, &relaxed.session] {
+        expect_err!(
+            fx.store.sessions.find_session_organization(gone.id).await,
+            StoreError::NotFound(Entity::Session)
+        );
+    }
+    assert_eq!(
+        fx.store.sessions.find_session_organization(relaxed_year.id).await.unwrap(),
+        relaxed.organization.id
+    );
+
+    // Not over at the cut-off: an idle-timed session accessed less than its timeout ago stays.
+    let fresh = fx.session_at(&ada, cut_off).await;
+    assert_eq!(fx.store.sessions.purge_sessions(cut_off + minutes(14), 100).await.unwrap(), 0);
+    fx.store
+        .sessions
+        .find_session_by_token(&fresh.token.hash(), cut_off + minutes(14))
+        .await
+        .unwrap();
+}
+
 /// No write revives a session that ended by idleness or by its absolute lifetime, even though
 /// it is neither revoked nor past `expires_at`.
 pub async fn writes_never_revive_an_ended_session(store: Store) {
@@ -574,35 +655,34 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
     let member = fx.member(&idle_org, "ada@idle.example").await;
     let idle = fx.session(&member).await;
     let capped = fx.tenant("capped").await;
-    let mut organization = capped.organization.clone();
-    organization.settings.lifetime =
-        LifetimePolicy { max_lifetime: MaxLifetime::from_minutes(30).unwrap(), idle_timeout: None };
-    fx.store.organizations.update_organization(&organization).await.unwrap();
+    fx.store
+        .organizations
+        .update_organization(capped.organization.id, &cap(30), t0())
+        .await
+        .unwrap();
 
     let late = t0() + minutes(31); // idle since t0 (> 15 min) and past the 30-minute cap
-    let ended = [
-        (idle_org.id, idle.session.id, &idle.token),
-        (capped.organization.id, capped.session.id, &capped.token),
-    ];
-    for (org, id, token) in ended {
+    let ended = [(&idle.session, &idle.token), (&capped.session, &capped.token)];
+    for (session, token) in ended {
         let sessions = &fx.store.sessions;
-        assert!(!sessions.touch_session(org, id, late, TouchInterval::default()).await.unwrap());
+        let (org, id) = (session.organization_id, session.id);
+        let everything = AuthenticationWrite {
+            expires_at: Some(late + minutes(60)),
+            claims_patch: Some(json!({"x": 1})),
+            touch_if_accessed_by: Some(late),
+        };
+        for write in [touch(late), extend(late + minutes(60)), patch(json!({"x": 1})), everything] {
+            expect_err!(
+                sessions.record_authentication(&key(session), &write, &ns(), late).await,
+                StoreError::NotFound(Entity::Session)
+            );
+        }
         expect_err!(
-            sessions.extend_session(org, id, late + minutes(60), late).await,
+            sessions.rotate_session_token(&key(session), &fx.token().hash(), &[], None, late).await,
             StoreError::NotFound(Entity::Session)
         );
         expect_err!(
-            sessions.patch_session_claims(org, id, &json!({"x": 1}), &ns(), late).await,
-            StoreError::NotFound(Entity::Session)
-        );
-        expect_err!(
-            sessions
-                .rotate_session_token(org, id, &token.hash(), &fx.token().hash(), &[], late)
-                .await,
-            StoreError::NotFound(Entity::Session)
-        );
-        expect_err!(
-            sessions.revoke_session(org, id, late).await,
+            sessions.revoke_session(org, id, None, late).await,
             StoreError::NotFound(Entity::Session)
         );
         expect_err!(
@@ -625,7 +705,11 @@ pub async fn find_session_organization_whatever_its_status(store: Store) {
     let (a, b) = fx.two_tenants().await;
     let expired = fx.session_at(&a.member, t0() - minutes(180)).await;
     let revoked = fx.session_at(&a.member, t0()).await;
-    fx.store.sessions.revoke_session(a.organization.id, revoked.session.id, t0()).await.unwrap();
+    fx.store
+        .sessions
+        .revoke_session(a.organization.id, revoked.session.id, None, t0())
+        .await
+        .unwrap();
     let sessions = &fx.store.sessions;
     for id in [a.session.id, expired.session.id, revoked.session.id] {
         assert_eq!(sessions.find_session_organization(id).await.unwrap(), a.organization.id);
@@ -649,7 +733,7 @@ pub async fn find_session_organization_of_unknown_or_purged_is_not_found(store: 
         );
     }
 
-    fx.store.sessions.revoke_session(a.organization.id, a.session.id, t0()).await.unwrap();
+    fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, t0()).await.unwrap();
     let purged = fx.store.sessions.purge_sessions(t0() + minutes(1), 100).await.unwrap();
     assert_eq!(purged, 1);
     expect_err!(

@@ -18,20 +18,21 @@ use std::{
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::Rng;
-use serde_json::{Map, json};
+use serde_json::json;
 use sqlx::{
     AssertSqlSafe, Connection,
     postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
 };
 use tessera_core::{
     AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, ExternalId, FactorInput,
-    FactorType, LifetimePolicy, Member, MemberId, MemberRef, MemberSession, Organization,
+    FactorType, LifetimePolicy, Member, MemberId, MemberRef, MemberSession, Metadata, Organization,
     OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings, OrganizationSlug,
     RoleId, SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, TokenHash,
     TokenPrefix,
 };
 use tessera_store::{
-    Constraint, Entity, ExchangeFrom, SigningKey, Store, StoreError, postgres::PostgresStore,
+    AuthenticationWrite, Constraint, Entity, SessionKey, SigningKey, Store, StoreError,
+    postgres::PostgresStore,
 };
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -179,7 +180,7 @@ fn organization(slug: &str) -> Organization {
         slug: OrganizationSlug::parse(slug).unwrap(),
         external_id: None,
         email: Some(EmailAddress::parse("billing@acme.example").unwrap()),
-        trusted_metadata: json!({"tier": 3}).as_object().cloned().unwrap(),
+        trusted_metadata: serde_json::from_value(json!({"tier": 3})).unwrap(),
         settings: OrganizationSettings::default(),
         created_at: t0(),
         updated_at: t0(),
@@ -194,8 +195,8 @@ fn member(organization: &Organization, email: &str) -> Member {
         name: None,
         external_id: None,
         roles: vec![RoleId::parse("editor").unwrap()],
-        trusted_metadata: Map::new(),
-        untrusted_metadata: Map::new(),
+        trusted_metadata: Metadata::new(),
+        untrusted_metadata: Metadata::new(),
         created_at: t0(),
         updated_at: t0(),
     }
@@ -222,6 +223,7 @@ fn session(member: &Member) -> MemberSession {
         attributes: SessionAttributes { ip_address: Some("198.51.100.4".into()), user_agent: None },
         return_url: None,
         updated_at: t0(),
+        token_generation: 0,
     }
 }
 
@@ -257,7 +259,7 @@ async fn migrations_are_idempotent_and_recorded() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     // The store works after migrating again.
     let store = store.into_store();
     tenant(&store, "after-remigrate").await;
@@ -266,14 +268,21 @@ async fn migrations_are_idempotent_and_recorded() {
 #[tokio::test]
 async fn a_version_1_schema_upgrades_and_keeps_its_data() {
     let Some(store) = fresh_postgres().await else { return };
-    // Back to version 1: as a database migrated by a Tessera that knew only 0001 would be.
-    sqlx::query("DROP TABLE deployment").execute(store.pool()).await.unwrap();
-    sqlx::query("DELETE FROM tessera_schema_migrations WHERE version > 1")
-        .execute(store.pool())
-        .await
-        .unwrap();
     let before = store.clone().into_store();
     let (_, _, session, token) = tenant(&before, "before-upgrade").await;
+    // Back to version 1, data kept: as a database migrated by a Tessera that knew only 0001
+    // would be (its sessions had no token generation).
+    for undo in [
+        "DROP TABLE deployment",
+        "ALTER TABLE sessions DROP COLUMN token_generation",
+        "DROP INDEX sessions_last_accessed_idx",
+        "DROP INDEX sessions_started_idx",
+        "DROP INDEX sessions_member_idx",
+        "CREATE INDEX sessions_member_idx ON sessions (organization_id, member_id)",
+        "DELETE FROM tessera_schema_migrations WHERE version > 1",
+    ] {
+        sqlx::query(AssertSqlSafe(undo)).execute(store.pool()).await.unwrap();
+    }
 
     store.migrate().await.unwrap();
     let versions: Vec<i64> =
@@ -281,7 +290,7 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     let store = store.into_store();
     let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, session, "the upgrade kept the version-1 data");
@@ -310,7 +319,7 @@ async fn nodes_migrating_one_schema_at_once_all_succeed() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 2, "each migration applied exactly once");
+    assert_eq!(applied, 3, "each migration applied exactly once");
     let store = stores.remove(0).into_store();
     tenant(&store, "raced").await;
     assert!(schema.name.starts_with(SCHEMA_PREFIX));
@@ -506,7 +515,12 @@ async fn corrupt_rows_are_reported_not_panicked_on() {
     assert!(is_corrupt_in(
         store
             .sessions
-            .patch_session_claims(org.id, session.id, &json!({"a": 1}), &Default::default(), t0())
+            .record_authentication(
+                &SessionKey::of(&session),
+                &AuthenticationWrite { claims_patch: Some(json!({"a": 1})), ..Default::default() },
+                &Default::default(),
+                t0()
+            )
             .await,
         "sessions"
     ));
@@ -565,11 +579,11 @@ async fn no_raw_token_is_stored() {
     let Some(pg) = fresh_postgres().await else { return };
     let pool = pg.pool().clone();
     let store = pg.into_store();
-    let (org, _ada, session, token) = tenant(&store, "acme").await;
+    let (_org, _ada, session, token) = tenant(&store, "acme").await;
     let next = self::token();
     store
         .sessions
-        .rotate_session_token(org.id, session.id, &token.hash(), &next.hash(), &[], t0())
+        .rotate_session_token(&SessionKey::of(&session), &next.hash(), &[], None, t0())
         .await
         .unwrap();
 
@@ -601,8 +615,7 @@ async fn no_raw_token_is_stored() {
 async fn concurrent_exchanges_of_one_session_admit_exactly_one() {
     let Some(store) = fresh_store().await else { return };
     let (org, ada, session, token) = tenant(&store, "acme").await;
-    let from =
-        ExchangeFrom { organization_id: org.id, session_id: session.id, token_hash: token.hash() };
+    let from = SessionKey::of(&session);
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let store = store.clone();
@@ -631,9 +644,8 @@ async fn concurrent_exchanges_of_one_session_admit_exactly_one() {
 #[tokio::test]
 async fn a_failed_exchange_leaves_the_old_session_live() {
     let Some(store) = fresh_store().await else { return };
-    let (org, ada, session, token) = tenant(&store, "acme").await;
-    let from =
-        ExchangeFrom { organization_id: org.id, session_id: session.id, token_hash: token.hash() };
+    let (_org, ada, session, token) = tenant(&store, "acme").await;
+    let from = SessionKey::of(&session);
     // The new session reuses the old token's hash: the insert fails after the revoke.
     let err =
         store.sessions.exchange_session(&from, &self::session(&ada), &token.hash(), t0()).await;
@@ -703,10 +715,17 @@ async fn ended_sessions_are_not_revived_by_writes() {
     store.sessions.create_session(&s, &t.hash()).await.unwrap();
 
     let late = t0() + minutes(16);
-    let interval = tessera_core::TouchInterval::default();
-    assert!(!store.sessions.touch_session(org.id, s.id, late, interval).await.unwrap());
-    let err = store.sessions.extend_session(org.id, s.id, late + minutes(60), late).await;
-    assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))), "{err:?}");
+    let namespaces = tessera_core::ClaimNamespaces::stytch();
+    for write in [
+        AuthenticationWrite { touch_if_accessed_by: Some(late), ..Default::default() },
+        AuthenticationWrite { expires_at: Some(late + minutes(60)), ..Default::default() },
+    ] {
+        let err = store
+            .sessions
+            .record_authentication(&SessionKey::of(&s), &write, &namespaces, late)
+            .await;
+        assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))), "{err:?}");
+    }
     let err = store.sessions.find_session_by_token(&t.hash(), late).await;
     assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))), "{err:?}");
 }

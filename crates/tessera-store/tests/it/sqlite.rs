@@ -10,12 +10,20 @@ use std::{
 
 use chrono::TimeDelta;
 use rusqlite::Connection;
-use tessera_core::{MemberRef, OrganizationRef, TouchInterval};
+use tessera_core::{ClaimNamespaces, MemberRef, OrganizationRef};
 use tessera_store::{
-    ExchangeFrom, StoreError,
+    AuthenticationWrite, SessionKey, StoreError,
     sqlite::{SCHEMA_VERSION, SqliteStore},
     testing::fixture::{Fixture, t0},
 };
+
+/// An access record at `now`, due when the last one is a minute old.
+fn touch(now: chrono::DateTime<chrono::Utc>) -> AuthenticationWrite {
+    AuthenticationWrite {
+        touch_if_accessed_by: Some(now - TimeDelta::seconds(60)),
+        ..Default::default()
+    }
+}
 
 /// A new database path under the temp dir (its directory is created by `open`).
 fn temp_db_path() -> PathBuf {
@@ -70,14 +78,13 @@ async fn raw_tokens_never_reach_the_file() {
     }
     // A rotation and an exchange write new hashes too.
     let next = fx.token();
-    store
+    let rotated = store
         .sessions
         .rotate_session_token(
-            a.organization.id,
-            a.session.id,
-            &a.token.hash(),
+            &SessionKey::of(&a.session),
             &next.hash(),
             &a.session.authentication_factors,
+            None,
             t0(),
         )
         .await
@@ -86,11 +93,7 @@ async fn raw_tokens_never_reach_the_file() {
     tokens.push(next.clone());
     let to = fx.session_value(&b.member, t0());
     let exchanged = fx.token();
-    let from = ExchangeFrom {
-        organization_id: a.organization.id,
-        session_id: a.session.id,
-        token_hash: next.hash(),
-    };
+    let from = SessionKey::of(&rotated);
     store.sessions.exchange_session(&from, &to, &exchanged.hash(), t0()).await.expect("exchange");
     hashes.push(exchanged.hash());
     tokens.push(exchanged);
@@ -176,23 +179,25 @@ async fn concurrent_writers_on_one_file_never_fail_with_busy() {
                     .await
                     .expect("found through the other store");
                 assert_eq!(found.session.id, opened.session.id);
+                let at = t0() + TimeDelta::minutes(1);
                 let touched = store
                     .sessions
-                    .touch_session(
-                        organization.id,
-                        opened.session.id,
-                        t0() + TimeDelta::minutes(1),
-                        TouchInterval::default(),
+                    .record_authentication(
+                        &SessionKey::of(&opened.session),
+                        &touch(at),
+                        &ClaimNamespaces::stytch(),
+                        at,
                     )
                     .await
                     .expect("touch");
-                assert!(touched);
+                assert_eq!(touched.times.last_accessed_at, at);
                 if round == 0 {
                     other
                         .sessions
                         .revoke_session(
                             organization.id,
                             opened.session.id,
+                            None,
                             t0() + TimeDelta::minutes(2),
                         )
                         .await
@@ -325,13 +330,14 @@ async fn the_hot_path_completes_inline_without_a_thread_hop() {
         Poll::Ready(found) => assert_eq!(found.expect("found").session.id, a.session.id),
         Poll::Pending => panic!("a token lookup waited for another thread"),
     }
-    match poll_once(store.sessions.touch_session(
-        a.organization.id,
-        a.session.id,
+    let namespaces = ClaimNamespaces::stytch();
+    match poll_once(store.sessions.record_authentication(
+        &SessionKey::of(&a.session),
+        &touch(now),
+        &namespaces,
         now,
-        TouchInterval::default(),
     )) {
-        Poll::Ready(touched) => assert!(touched.expect("touch")),
+        Poll::Ready(touched) => assert_eq!(touched.expect("touch").times.last_accessed_at, now),
         Poll::Pending => panic!("an uncontended touch waited for another thread"),
     }
 }

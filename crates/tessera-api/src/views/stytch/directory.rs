@@ -135,8 +135,8 @@ impl Member {
                     }],
                 })
                 .collect(),
-            trusted_metadata: member.trusted_metadata.clone(),
-            untrusted_metadata: member.untrusted_metadata.clone(),
+            trusted_metadata: member.trusted_metadata.as_map().clone(),
+            untrusted_metadata: member.untrusted_metadata.as_map().clone(),
             created_at: member.created_at,
             updated_at: member.updated_at,
             external_id: member.external_id.as_ref().map(|id| id.as_str().to_owned()),
@@ -210,7 +210,7 @@ impl Organization {
             third_party_connected_apps_allowed_type: NOT_ALLOWED.to_owned(),
             allowed_third_party_connected_apps: Vec::new(),
             custom_roles: Vec::new(),
-            trusted_metadata: organization.trusted_metadata.clone(),
+            trusted_metadata: organization.trusted_metadata.as_map().clone(),
             created_at: organization.created_at,
             updated_at: organization.updated_at,
             organization_external_id: organization

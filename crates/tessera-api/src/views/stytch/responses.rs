@@ -61,13 +61,15 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    /// An error of the shared catalog, with its HTTP status.
+    /// An error of the shared catalog, answered with `status_code` (which status answers which
+    /// kind is the HTTP layer's decision).
     pub fn new(
         request_id: impl Into<String>,
+        status_code: u16,
         error_type: ErrorType,
         error_message: impl Into<String>,
     ) -> Self {
-        Self::custom(request_id, error_type.http_status(), error_type.as_str(), error_message)
+        Self::custom(request_id, status_code, error_type.as_str(), error_message)
     }
 
     /// An error whose type is not in the catalog (prefer [`ErrorBody::new`]).
@@ -143,10 +145,15 @@ impl AuthenticateResponse {
     }
 }
 
-/// Tessera's own `POST /v1/b2b/sessions` (create): authenticate's shape plus `member_id`, i.e.
-/// exactly the fields of Stytch's other session-minting responses (python
-/// `sessions.AttestResponse`, `MigrateResponse`), so the SDK's `AuthenticateResponse` and
-/// `AttestResponse` models both parse it.
+/// Tessera's own `POST /v1/b2b/sessions` (create) and `POST /v1/b2b/sessions/factors` (step-up):
+/// authenticate's shape plus `member_id` (the fields of Stytch's other session-minting
+/// responses, python `sessions.AttestResponse`, `MigrateResponse`, so the SDK's
+/// `AuthenticateResponse` and `AttestResponse` models both parse it), plus Stytch's MFA fields.
+///
+/// A session that does not meet its organization's MFA policy is answered the way Stytch answers
+/// an intermediate session: `member_authenticated: false`, the token in
+/// `intermediate_session_token` (good only for adding a factor), `session_token` and
+/// `session_jwt` empty, and `mfa_required` set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSessionResponse {
@@ -157,22 +164,43 @@ pub struct CreateSessionResponse {
     pub session_jwt: SecretString,
     pub member: Member,
     pub organization: Organization,
+    /// `false` while the session is pending MFA.
+    pub member_authenticated: bool,
+    /// The token of a session pending MFA; `""` otherwise.
+    pub intermediate_session_token: SecretString,
+    /// `{"member_options": null, "secondary_auth_initiated": null}` while pending MFA, `null`
+    /// otherwise.
+    pub mfa_required: Option<Value>,
 }
 
 impl CreateSessionResponse {
+    /// A full session (`session_jwt` given) or one pending MFA (`None`).
     pub fn new(
         created: &AuthenticatedSession,
         roles: &[RoleId],
         session_token: impl Into<SecretString>,
-        session_jwt: impl Into<SecretString>,
+        session_jwt: Option<&str>,
     ) -> Self {
+        let token = session_token.into();
+        let (session_token, session_jwt, intermediate, mfa_required) = match session_jwt {
+            Some(jwt) => (token, SecretString::new(jwt), SecretString::new(""), None),
+            None => (
+                SecretString::new(""),
+                SecretString::new(""),
+                token,
+                Some(serde_json::json!({"member_options": null, "secondary_auth_initiated": null})),
+            ),
+        };
         Self {
             member_id: created.member.id,
             member_session: MemberSession::new(&created.session, &created.organization, roles),
-            session_token: session_token.into(),
-            session_jwt: session_jwt.into(),
+            session_token,
+            session_jwt,
             member: Member::new(&created.member, roles),
             organization: Organization::new(&created.organization),
+            member_authenticated: mfa_required.is_none(),
+            intermediate_session_token: intermediate,
+            mfa_required,
         }
     }
 }

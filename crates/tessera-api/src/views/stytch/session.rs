@@ -131,26 +131,27 @@ pub enum FactorDetail {
 impl FactorDetail {
     pub fn new(detail: &domain::FactorDetail) -> Self {
         use domain::FactorDetail as D;
+        let text = |t: &domain::FactorText| t.as_str().to_owned();
         let oauth = |f: &domain::OauthFactor| OauthFactor {
-            id: f.id.clone(),
-            provider_subject: f.provider_subject.clone(),
-            email_id: f.email_id.clone(),
+            id: text(&f.id),
+            provider_subject: text(&f.provider_subject),
+            email_id: f.email_id.as_ref().map(text),
         };
         let exchange =
-            |f: &domain::OauthExchangeFactor| OauthExchangeFactor { email_id: f.email_id.clone() };
+            |f: &domain::OauthExchangeFactor| OauthExchangeFactor { email_id: text(&f.email_id) };
         let sso = |f: &domain::SsoFactor| SsoFactor {
-            id: f.id.clone(),
-            provider_id: f.provider_id.clone(),
-            external_id: f.external_id.clone(),
+            id: text(&f.id),
+            provider_id: text(&f.provider_id),
+            external_id: text(&f.external_id),
         };
         match detail {
             D::EmailFactor(f) => Self::EmailFactor(EmailFactor {
-                email_id: f.email_id.clone(),
+                email_id: text(&f.email_id),
                 email_address: f.email_address.as_str().to_owned(),
             }),
             D::PhoneNumberFactor(f) => Self::PhoneNumberFactor(PhoneNumberFactor {
-                phone_id: f.phone_id.clone(),
-                phone_number: f.phone_number.clone(),
+                phone_id: text(&f.phone_id),
+                phone_number: text(&f.phone_number),
             }),
             D::GoogleOauthFactor(f) => Self::GoogleOauthFactor(oauth(f)),
             D::MicrosoftOauthFactor(f) => Self::MicrosoftOauthFactor(oauth(f)),
@@ -163,28 +164,28 @@ impl FactorDetail {
             D::SlackOauthExchangeFactor(f) => Self::SlackOauthExchangeFactor(exchange(f)),
             D::OauthAccessTokenExchangeFactor(f) => {
                 Self::OauthAccessTokenExchangeFactor(OauthAccessTokenExchangeFactor {
-                    client_id: f.client_id.clone(),
+                    client_id: text(&f.client_id),
                 })
             }
             D::SamlSsoFactor(f) => Self::SamlSsoFactor(sso(f)),
             D::OidcSsoFactor(f) => Self::OidcSsoFactor(sso(f)),
             D::AuthenticatorAppFactor(f) => {
-                Self::AuthenticatorAppFactor(AuthenticatorAppFactor { totp_id: f.totp_id.clone() })
+                Self::AuthenticatorAppFactor(AuthenticatorAppFactor { totp_id: text(&f.totp_id) })
             }
             D::RecoveryCodeFactor(f) => Self::RecoveryCodeFactor(RecoveryCodeFactor {
-                totp_recovery_code_id: f.totp_recovery_code_id.clone(),
+                totp_recovery_code_id: text(&f.totp_recovery_code_id),
             }),
-            D::TrustedAuthTokenFactor(f) => Self::TrustedAuthTokenFactor(TrustedAuthTokenFactor {
-                token_id: f.token_id.clone(),
-            }),
+            D::TrustedAuthTokenFactor(f) => {
+                Self::TrustedAuthTokenFactor(TrustedAuthTokenFactor { token_id: text(&f.token_id) })
+            }
             D::ImpersonatedFactor(f) => Self::ImpersonatedFactor(ImpersonatedFactor {
-                impersonator_id: f.impersonator_id.clone(),
+                impersonator_id: text(&f.impersonator_id),
                 impersonator_email_address: f.impersonator_email_address.as_str().to_owned(),
             }),
             D::WebauthnFactor(f) => Self::WebauthnFactor(WebauthnFactor {
-                webauthn_registration_id: f.webauthn_registration_id.clone(),
-                domain: f.domain.clone(),
-                user_agent: f.user_agent.clone(),
+                webauthn_registration_id: text(&f.webauthn_registration_id),
+                domain: text(&f.domain),
+                user_agent: f.user_agent.as_ref().map(text),
             }),
         }
     }

@@ -387,7 +387,8 @@ fn authenticate_response_has_every_required_field() {
 #[test]
 fn create_session_response_parses_as_authenticate_and_attest() {
     let f = fixture();
-    let json = enveloped(CreateSessionResponse::new(&f.authenticated(), &f.roles, TOKEN, JWT));
+    let json =
+        enveloped(CreateSessionResponse::new(&f.authenticated(), &f.roles, TOKEN, Some(JWT)));
     assert_required("CreateSessionResponse", &json, sdk_required::RESPONSE_BASE);
     assert_required("CreateSessionResponse", &json, sdk_required::ATTEST_RESPONSE);
     assert_required("CreateSessionResponse", &json, sdk_required::AUTHENTICATE_RESPONSE);
@@ -560,6 +561,7 @@ fn jwks_response_has_every_required_field() {
 fn error_body_has_the_stytch_fields() {
     let body = ErrorBody::new(
         "request-id-test-2",
+        404,
         ErrorType::SessionNotFound,
         "Session could not be found.",
     );
@@ -576,8 +578,9 @@ fn error_body_has_the_stytch_fields() {
         })
     );
     for error_type in ErrorType::ALL {
-        let body = ErrorBody::new("r", *error_type, "m");
-        assert_eq!(body.status_code, error_type.http_status());
+        let body = ErrorBody::new("r", 400, *error_type, "m");
+        assert_eq!(body.status_code, 400);
+        assert_eq!(body.error_type, error_type.as_str());
         assert_eq!(body.error_url, error_url(error_type.as_str()));
     }
     let custom = ErrorBody::custom("r", 429, "too_many_requests", "Slow down.");
@@ -733,15 +736,23 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
         AuthenticationFactor as DomainFactor, EmailAddress, FactorInput, factor as d,
     };
     let email = EmailAddress::parse("ada@acme.example").unwrap();
-    let oauth = d::OauthFactor { id: "o".into(), provider_subject: "s".into(), email_id: None };
-    let exchange = d::OauthExchangeFactor { email_id: "e".into() };
-    let sso = d::SsoFactor { id: "c".into(), provider_id: "p".into(), external_id: "x".into() };
+    let oauth = d::OauthFactor {
+        id: "o".parse().unwrap(),
+        provider_subject: "s".parse().unwrap(),
+        email_id: None,
+    };
+    let exchange = d::OauthExchangeFactor { email_id: "e".parse().unwrap() };
+    let sso = d::SsoFactor {
+        id: "c".parse().unwrap(),
+        provider_id: "p".parse().unwrap(),
+        external_id: "x".parse().unwrap(),
+    };
     let cases: Vec<(FactorType, DeliveryMethod, d::FactorDetail, &str)> = vec![
         (
             FactorType::EmailOtp,
             DeliveryMethod::Email,
             d::FactorDetail::EmailFactor(d::EmailFactor {
-                email_id: "e".into(),
+                email_id: "e".parse().unwrap(),
                 email_address: email.clone(),
             }),
             "email_factor",
@@ -750,8 +761,8 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::Otp,
             DeliveryMethod::Sms,
             d::FactorDetail::PhoneNumberFactor(d::PhoneNumberFactor {
-                phone_id: "p".into(),
-                phone_number: "+12025550162".into(),
+                phone_id: "p".parse().unwrap(),
+                phone_number: "+12025550162".parse().unwrap(),
             }),
             "phone_number_factor",
         ),
@@ -813,7 +824,7 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::Oauth,
             DeliveryMethod::OauthAccessTokenExchange,
             d::FactorDetail::OauthAccessTokenExchangeFactor(d::OauthAccessTokenExchangeFactor {
-                client_id: "c".into(),
+                client_id: "c".parse().unwrap(),
             }),
             "oauth_access_token_exchange_factor",
         ),
@@ -833,7 +844,7 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::Totp,
             DeliveryMethod::AuthenticatorApp,
             d::FactorDetail::AuthenticatorAppFactor(d::AuthenticatorAppFactor {
-                totp_id: "t".into(),
+                totp_id: "t".parse().unwrap(),
             }),
             "authenticator_app_factor",
         ),
@@ -841,7 +852,7 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::RecoveryCodes,
             DeliveryMethod::RecoveryCode,
             d::FactorDetail::RecoveryCodeFactor(d::RecoveryCodeFactor {
-                totp_recovery_code_id: "r".into(),
+                totp_recovery_code_id: "r".parse().unwrap(),
             }),
             "recovery_code_factor",
         ),
@@ -849,7 +860,7 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::TrustedAuthToken,
             DeliveryMethod::TrustedTokenExchange,
             d::FactorDetail::TrustedAuthTokenFactor(d::TrustedAuthTokenFactor {
-                token_id: "t".into(),
+                token_id: "t".parse().unwrap(),
             }),
             "trusted_auth_token_factor",
         ),
@@ -857,7 +868,7 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::Impersonated,
             DeliveryMethod::Impersonation,
             d::FactorDetail::ImpersonatedFactor(d::ImpersonatedFactor {
-                impersonator_id: "i".into(),
+                impersonator_id: "i".parse().unwrap(),
                 impersonator_email_address: email,
             }),
             "impersonated_factor",
@@ -866,8 +877,8 @@ fn every_factor_detail_serializes_under_its_stytch_key() {
             FactorType::Webauthn,
             DeliveryMethod::WebauthnRegistration,
             d::FactorDetail::WebauthnFactor(d::WebauthnFactor {
-                webauthn_registration_id: "w".into(),
-                domain: "acme.example".into(),
+                webauthn_registration_id: "w".parse().unwrap(),
+                domain: "acme.example".parse().unwrap(),
                 user_agent: None,
             }),
             "webauthn_factor",
@@ -968,8 +979,8 @@ fn token_and_jwt_appear_only_in_their_own_fields() {
         ),
         (
             "CreateSessionResponse",
-            enveloped(CreateSessionResponse::new(&a, &f.roles, TOKEN, JWT)),
-            format!("{:?}", CreateSessionResponse::new(&a, &f.roles, TOKEN, JWT)),
+            enveloped(CreateSessionResponse::new(&a, &f.roles, TOKEN, Some(JWT))),
+            format!("{:?}", CreateSessionResponse::new(&a, &f.roles, TOKEN, Some(JWT))),
         ),
         (
             "ExchangeResponse",
@@ -1038,9 +1049,12 @@ fn views_read_back() {
         "r",
         AuthenticateResponse::new(&a, &f.roles, TOKEN, JWT, Some(&verdict)),
     ));
-    assert_round_trips(&Envelope::ok("r", CreateSessionResponse::new(&a, &f.roles, TOKEN, JWT)));
+    assert_round_trips(&Envelope::ok(
+        "r",
+        CreateSessionResponse::new(&a, &f.roles, TOKEN, Some(JWT)),
+    ));
     assert_round_trips(&Envelope::ok("r", ExchangeResponse::new(&a, &f.roles, TOKEN, JWT)));
     assert_round_trips(&Envelope::ok("r", RevokeResponse {}));
     assert_round_trips(&Envelope::ok("r", PolicyResponse::new(&f.policy)));
-    assert_round_trips(&ErrorBody::new("r", ErrorType::MfaRequired, "MFA required."));
+    assert_round_trips(&ErrorBody::new("r", 403, ErrorType::MfaRequired, "MFA required."));
 }
