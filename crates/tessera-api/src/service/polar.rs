@@ -72,6 +72,33 @@ impl SessionService {
     /// Exactly one member at the first level that has any is the owner; none at both levels is
     /// [`OwnerError::NoOwner`], several at the deciding level [`OwnerError::SeveralOwners`]:
     /// never a guess between people.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use tessera_api::{CreateMember, CreateOrganization, OwnerError, ServiceConfig, SessionService};
+    /// use tessera_core::{EmailAddress, ExternalId, OrganizationName, OrganizationSlug, RoleId};
+    ///
+    /// let store = tessera_store::memory::MemoryStore::store();
+    /// let service = SessionService::new(store, ServiceConfig::new("project-docs"));
+    /// let mut request = CreateOrganization::new(
+    ///     OrganizationName::parse("Acme")?,
+    ///     OrganizationSlug::parse("acme")?,
+    /// );
+    /// request.external_id = Some(ExternalId::parse("crm-acme")?);
+    /// let acme = service.create_organization(request).await?;
+    /// let found = service.organization_by_external_id(&ExternalId::parse("crm-acme")?).await?;
+    /// assert_eq!(found.id, acme.id);
+    ///
+    /// let nobody = service.owner_member(&acme.id.into()).await;
+    /// assert!(matches!(nobody, Err(OwnerError::NoOwner)));
+    /// let mut admin = CreateMember::new(EmailAddress::parse("olga@acme.example")?);
+    /// admin.roles = vec![RoleId::admin()];
+    /// let (olga, _) = service.create_member(&acme.id.into(), admin).await?;
+    /// let (owner, _) = service.owner_member(&acme.id.into()).await?;
+    /// assert_eq!(owner.id, olga.id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn owner_member(
         &self,
         organization: &OrganizationRef,
