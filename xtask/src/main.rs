@@ -5,7 +5,7 @@
 //!   invariants, then every test of the workspace (doctests, then unit, property and integration
 //!   tests through cargo-nextest when installed, `cargo test` otherwise).
 //! - `lint`: formatting, clippy and the architecture invariants, without running tests.
-//! - `interop`: drives a real `tessera serve` with Stytch's Python SDK.
+//! - `interop`: drives a real `tessera serve` with Stytch's and Polar's Python SDKs.
 //! - `bench [--quick] [--only NAME]`: runs every benchmark (Tessera, its floors and the
 //!   tower-sessions peer, in one run) and regenerates `docs/BENCHMARKS.md` and
 //!   `docs/benchmarks-authenticate.png` from their results (`bench.rs`). Needs PostgreSQL, installs
@@ -32,7 +32,8 @@ usage: cargo xtask <task>
 tasks:
   test      fmt check, clippy -D warnings, architecture checks, all tests, SDK interop
   lint      fmt check, clippy -D warnings, architecture checks
-  interop   drive a real `tessera serve` with Stytch's Python SDK (stytch==15.3.0)
+  interop   drive a real `tessera serve` with Stytch's and Polar's Python SDKs
+            (stytch==15.3.0, polar-sdk==1.0.2)
   bench     run every benchmark, then regenerate docs/BENCHMARKS.md and
             docs/benchmarks-authenticate.png (needs PostgreSQL; installs wrk and matplotlib)
               --quick       fewer samples and N up to 10^5 instead of 10^6
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("lint") => lint(),
-        Some("interop") => step("Stytch Python SDK interop", interop),
+        Some("interop") => step("Stytch and Polar Python SDK interop", interop),
         Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
@@ -75,10 +76,10 @@ fn test() -> Result {
     step("PostgreSQL for the postgres test suite", check_postgres)?;
     step("doctests", || cargo(&["test", "--workspace", "--doc", "--locked"]))?;
     if python().is_some() || in_ci() {
-        step("Stytch Python SDK interop", interop)?;
+        step("Stytch and Polar Python SDK interop", interop)?;
     } else {
         eprintln!(
-            "\nSKIPPED: the Stytch SDK interop needs python3 (with venv and pip); install it to run it"
+            "\nSKIPPED: the SDK interop needs python3 (with venv and pip); install it to run it"
         );
     }
     if has_nextest() {
@@ -206,11 +207,16 @@ fn python() -> Option<String> {
         .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
-/// The Stytch SDK release whose models Tessera's responses must satisfy.
-const STYTCH_SDK: &str = "stytch==15.3.0";
+/// The SDK releases whose models Tessera's responses must satisfy: `(pip requirement, pip
+/// package name, version, driver script in xtask/interop/)`.
+const SDKS: &[(&str, &str, &str, &str)] = &[
+    ("stytch==15.3.0", "stytch", "15.3.0", "stytch_sdk.py"),
+    // Polar's API version 2026-10 (`polar.v2026_10`).
+    ("polar-sdk==1.0.2", "polar-sdk", "1.0.2", "polar_sdk.py"),
+];
 
-/// Builds the server, starts it on a fresh SQLite file and an ephemeral port, and runs
-/// `xtask/interop/stytch_sdk.py` against it in a virtualenv with the official SDK.
+/// Builds the server, starts it once on a fresh SQLite file and an ephemeral port, and runs each
+/// driver of `xtask/interop/` against it, in one virtualenv holding both official SDKs.
 fn interop() -> Result {
     let python =
         python().ok_or("python3 is not installed: `apt-get install python3 python3-venv`")?;
@@ -222,13 +228,24 @@ fn interop() -> Result {
         eprintln!("creating a virtualenv in {}", venv.display());
         run(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
     }
-    let installed =
-        Command::new(&venv_python).args(["-m", "pip", "show", "stytch"]).output().is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Version: 15.3.0")
-        });
-    if !installed {
-        eprintln!("installing {STYTCH_SDK} from PyPI");
-        run(Command::new(&venv_python).args(["-m", "pip", "install", "--quiet", STYTCH_SDK]))?;
+    // importlib, not `pip show`: a tenth of the time, on every run.
+    let installed = |package: &str| {
+        Command::new(&venv_python)
+            .args(["-c", "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"])
+            .arg(package)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let missing: Vec<&str> = SDKS
+        .iter()
+        .filter(|(_, package, version, _)| installed(package).as_deref() != Some(*version))
+        .map(|(requirement, ..)| *requirement)
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("installing {} from PyPI", missing.join(" "));
+        run(Command::new(&venv_python).args(["-m", "pip", "install", "--quiet"]).args(&missing))?;
     }
     cargo(&["build", "--locked", "--package", "tessera-server", "--bin", "tessera"])?;
 
@@ -246,11 +263,15 @@ fn interop() -> Result {
         let stdout = server.stdout.take().ok_or("no stdout from tessera")?;
         let (url, project_id, secret) = read_announcement(stdout)?;
         eprintln!("tessera serve is up at {url} (project {project_id})");
-        run(Command::new(&venv_python)
-            .arg(root.join("xtask").join("interop").join("stytch_sdk.py"))
-            .env("TESSERA_URL", &url)
-            .env("TESSERA_PROJECT_ID", &project_id)
-            .env("TESSERA_SECRET", &secret))
+        for (requirement, _, _, script) in SDKS {
+            eprintln!("\n--> {requirement}: xtask/interop/{script}");
+            run(Command::new(&venv_python)
+                .arg(root.join("xtask").join("interop").join(script))
+                .env("TESSERA_URL", &url)
+                .env("TESSERA_PROJECT_ID", &project_id)
+                .env("TESSERA_SECRET", &secret))?;
+        }
+        Ok(())
     })();
     let _ = server.kill();
     let _ = server.wait();

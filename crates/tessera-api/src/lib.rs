@@ -17,6 +17,7 @@ pub mod random;
 mod service;
 pub mod views;
 
+pub use crate::service::polar::{OWNER_ROLE, OwnerError};
 pub use crate::{
     clock::{Clock, ManualClock, SystemClock},
     config::ServiceConfig,

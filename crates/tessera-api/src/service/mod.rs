@@ -10,6 +10,7 @@
 mod directory;
 mod jwt;
 mod maintenance;
+pub(crate) mod polar;
 mod sessions;
 
 use std::sync::Arc;

@@ -1,21 +1,27 @@
-//! Polar shapes: the member session of `POST /v1/member-sessions/` with its member and customer,
-//! and the customer-portal views of `GET /v1/customer-portal/customer-session/introspect` and
-//! `.../user`.
+//! Polar shapes, as of Polar's API version 2026-10, which the official Python SDK
+//! (`polar-sdk==1.0.2`, `polar.v2026_10.outputs`) parses: the customer session of
+//! `POST /v1/customer-sessions/`, the member session of `POST /v1/member-sessions/` with its
+//! member and customer, the customer-portal views of
+//! `GET /v1/customer-portal/customer-session/introspect` and `.../user`, and the error bodies
+//! ([`errors`]).
 //!
 //! Sources (Polar's JSON API is snake_case; the seed's camelCase names are the PHP SDK's):
+//! - `CustomerSession`, `Customer` (`CustomerTeam`), `Member`, `CustomerCustomerSession`,
+//!   `PortalAuthenticatedUser`: the SDK's models; `tests/fixtures/polar_sdk_models.schema.json`
+//!   is generated from them and the tests validate every view against it. `MemberSession` left
+//!   the SDK with its endpoint (2026-03); its `member` and `customer` are the SDK's models.
 //! - `MemberSession`: `server/polar/member_session/schemas.py` of polarsource/polar while the
 //!   endpoint existed (`id, created_at, modified_at, token, expires_at, return_url,
 //!   member_portal_url, member_id, member, customer_id, customer`), the same as the seed and as
 //!   polar-js `src/models/components/membersession.ts`.
 //! - `Member`: `server/polar/member/schemas.py` (`id, created_at, modified_at, customer_id,
 //!   email, name, external_id, role`).
-//! - `Customer`: `server/polar/customer/schemas/customer.py` `CustomerBase`/`CustomerTeam`
-//!   (`id, created_at, modified_at, metadata, external_id, email, email_verified, type, name,
-//!   billing_address, tax_id, locale, organization_id, deleted_at, avatar_url`).
 //! - `CustomerCustomerSession` and `PortalAuthenticatedUser`:
 //!   `server/polar/customer_portal/schemas/customer_session.py`.
 //!
 //! Timestamps are RFC 3339, UTC, `Z`, with microseconds, as Polar emits them.
+
+pub mod errors;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -129,6 +135,57 @@ impl MemberSession {
     }
 }
 
+/// Polar's `CustomerSession` (`POST /v1/customer-sessions/`, API version 2026-10): what Polar
+/// answers for an organization with `member_model_enabled`, where the session is a member's and
+/// its token opens the customer portal as that member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PolarCustomerSession))]
+pub struct CustomerSession {
+    /// When the session started.
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub created_at: DateTime<Utc>,
+    /// Last change other than a touch (Tessera's `updated_at`).
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub modified_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
+    pub id: SessionId,
+    /// The session token: shown only in the response that creates the session.
+    pub token: SecretString,
+    #[serde(serialize_with = "time::polar::serialize")]
+    pub expires_at: DateTime<Utc>,
+    pub return_url: Option<String>,
+    /// The portal URL with the token in it, hence a secret too.
+    pub customer_portal_url: SecretString,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid"))]
+    pub customer_id: OrganizationId,
+    pub customer: Customer,
+}
+
+impl CustomerSession {
+    /// The session as Polar shows it on creation; see [`MemberSession::new`] for the arguments.
+    pub fn new(
+        session: &tessera_core::MemberSession,
+        organization: &tessera_core::Organization,
+        token: impl Into<SecretString>,
+        customer_portal_url: impl Into<SecretString>,
+        project_id: &str,
+    ) -> Self {
+        debug_assert_eq!(session.organization_id, organization.id, "session of another org");
+        Self {
+            created_at: session.created_at(),
+            modified_at: session.updated_at,
+            id: session.id,
+            token: token.into(),
+            expires_at: session.times.expires_at,
+            return_url: session.return_url.clone(),
+            customer_portal_url: customer_portal_url.into(),
+            customer_id: organization.id,
+            customer: Customer::new(organization, project_id),
+        }
+    }
+}
+
 /// Polar's `Member` ("a member of a customer").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -165,7 +222,9 @@ impl Member {
     }
 }
 
-/// Polar's `Customer` (a team customer): the organization.
+/// Polar's `Customer` (`CustomerTeam` of API version 2026-10): the organization.
+///
+/// Fields Tessera cannot know (billing, tax, payment methods, events) are `null`, never invented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = PolarCustomer))]
@@ -189,6 +248,8 @@ pub struct Customer {
     pub customer_type: String,
     pub name: Option<String>,
     /// Always `null`: Tessera keeps no billing data.
+    pub billing_name: Option<String>,
+    /// Always `null`.
     pub billing_address: Option<Value>,
     /// Always `null`.
     pub tax_id: Option<Value>,
@@ -196,11 +257,15 @@ pub struct Customer {
     pub locale: Option<String>,
     /// The deployment's (project's) id: Polar's merchant organization.
     pub organization_id: String,
+    /// Always `null`: Tessera keeps no payment methods.
+    pub default_payment_method_id: Option<String>,
     /// Always `null`: a deleted organization is gone, not soft-deleted.
     #[serde(serialize_with = "time::polar::serialize_option")]
     pub deleted_at: Option<DateTime<Utc>>,
-    /// Always `""`: Tessera has no avatars (Polar computes a Gravatar URL from the email).
-    pub avatar_url: String,
+    /// Always `null`: Tessera ingests no usage events.
+    pub first_user_event_at: Option<String>,
+    /// Always `null`: Tessera has no avatars (Polar computes a Gravatar URL from the email).
+    pub avatar_url: Option<String>,
 }
 
 impl Customer {
@@ -220,12 +285,15 @@ impl Customer {
             email_verified: false,
             customer_type: CUSTOMER_TYPE_TEAM.to_owned(),
             name: Some(organization.name.as_str().to_owned()),
+            billing_name: None,
             billing_address: None,
             tax_id: None,
             locale: None,
             organization_id: project_id.to_owned(),
+            default_payment_method_id: None,
             deleted_at: None,
-            avatar_url: String::new(),
+            first_user_event_at: None,
+            avatar_url: None,
         }
     }
 }

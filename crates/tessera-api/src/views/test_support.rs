@@ -139,3 +139,25 @@ pub(crate) fn fixture() -> Fixture {
     let roles = policy.session_roles(&member.roles);
     Fixture { organization, member, session, policy, roles }
 }
+
+/// A compiled JSON Schema (boon, draft 2020-12, format assertions on).
+pub(crate) struct Validator {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl Validator {
+    /// The schema at `location` (a URL with a fragment) of `document`, registered at `base`.
+    pub(crate) fn compile(document: Value, base: &str, location: &str) -> Self {
+        let mut compiler = boon::Compiler::new();
+        compiler.enable_format_assertions();
+        compiler.add_resource(base, document).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let index = compiler.compile(location, &mut schemas).unwrap_or_else(|e| panic!("{e:#}"));
+        Self { schemas, index }
+    }
+
+    pub(crate) fn check(&self, instance: &Value) -> Result<(), String> {
+        self.schemas.validate(instance, self.index).map_err(|e| format!("{e:#}"))
+    }
+}

@@ -1,8 +1,9 @@
 //! The HTTP API: routes, shared state, and the layers every request goes through.
 //!
 //! Layers, outermost first: request id + error rendering + access log + metrics
-//! ([`request_id::middleware`]), the body limit, then per route group the project-credential
-//! check ([`auth::require_project`]). Handlers parse requests into domain values
+//! ([`request_id::middleware`]), the body limit, then per route group Polar's error shapes on the
+//! Polar routes ([`polar_errors::render_polar_errors`]) and the project-credential check
+//! ([`auth::require_project`]). Handlers parse requests into domain values
 //! ([`parse`]), call the [`SessionService`], and answer with the views of `tessera-api`.
 
 mod auth;
@@ -14,6 +15,7 @@ mod metrics;
 mod openapi;
 mod parse;
 mod polar;
+mod polar_errors;
 mod request_id;
 mod sessions;
 mod status;
@@ -76,7 +78,22 @@ fn project_routes() -> Routes {
         post "/v1/b2b/sessions/exchange" => sessions::exchange,
         get "/v1/b2b/rbac/policy" => sessions::policy,
         get "/v1/b2b/rbac/organizations/{organization_id}" => sessions::organization_policy,
+    }
+}
+
+/// Polar's routes that take the project credentials (Polar's organization access token).
+fn polar_project_routes() -> Routes {
+    routes! {
+        post "/v1/customer-sessions/" => polar::create_customer_session,
         post "/v1/member-sessions/" => polar::create_member_session,
+    }
+}
+
+/// Polar's customer-portal routes: a member-session token as `Bearer`.
+fn polar_portal_routes() -> Routes {
+    routes! {
+        get "/v1/customer-portal/customer-session/introspect" => polar::introspect,
+        get "/v1/customer-portal/customer-session/user" => polar::user,
     }
 }
 
@@ -84,8 +101,6 @@ fn project_routes() -> Routes {
 fn public_routes() -> Routes {
     routes! {
         get "/v1/b2b/sessions/jwks/{project_id}" => sessions::jwks,
-        get "/v1/customer-portal/customer-session/introspect" => polar::introspect,
-        get "/v1/customer-portal/customer-session/user" => polar::user,
         get "/healthz" => meta::healthz,
         get "/metrics" => metrics::render,
         get "/openapi.json" => meta::openapi,
@@ -94,14 +109,25 @@ fn public_routes() -> Routes {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let stytch = project_routes()
+    let require_project = || middleware::from_fn_with_state(state.clone(), auth::require_project);
+    let stytch = project_routes().router.route_layer(require_project());
+    let polar = polar_project_routes()
         .router
-        // Polar's path without its trailing slash, as some clients send it: an undocumented alias.
+        // Polar's paths without their trailing slash, as some clients send them: undocumented
+        // aliases.
+        .route("/v1/customer-sessions", routing::post(polar::create_customer_session))
         .route("/v1/member-sessions", routing::post(polar::create_member_session))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_project));
+        .route_layer(require_project())
+        .merge(polar_portal_routes().router)
+        .method_not_allowed_fallback(meta::method_not_allowed)
+        // Around the credential check and the wrong-method answer too (a `layer`, not a
+        // `route_layer`, which would leave the latter out): every refusal on a Polar path is
+        // Polar-shaped.
+        .layer(middleware::from_fn(polar_errors::render_polar_errors));
     let public = public_routes().router;
 
     stytch
+        .merge(polar)
         .merge(public)
         .route_layer(middleware::from_fn(request_id::tag_route))
         .fallback(meta::not_found)

@@ -4,7 +4,9 @@
 //!
 //! A handler's annotation names its method, path, parameters, request body, responses (the
 //! success body in Stytch's `{request_id, status_code}` envelope where the route has one, and
-//! Stytch's error body for `4XX`/`5XX`) and security: the project credentials
+//! Stytch's error body for `4XX`/`5XX`; on the Polar routes, Polar's bodies: `PolarErrorBody`
+//! `{error, detail}` and, for `422`, `PolarValidationErrorBody` `{detail: [{loc, msg, type}]}`)
+//! and security: the project credentials
 //! (`projectBasic` or `projectBearer`), a member-session token (`memberSession`), or none.
 
 use std::sync::OnceLock;
@@ -43,6 +45,7 @@ use super::{directory, meta, metrics, polar, sessions};
         sessions::jwks,
         sessions::policy,
         sessions::organization_policy,
+        polar::create_customer_session,
         polar::create_member_session,
         polar::introspect,
         polar::user,
@@ -106,7 +109,7 @@ pub(super) fn document() -> &'static utoipa::openapi::OpenApi {
 mod tests {
     use std::collections::BTreeSet;
 
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -171,10 +174,15 @@ mod tests {
 
     #[test]
     fn documents_exactly_the_routes_of_the_router() {
-        let routed: BTreeSet<(String, String)> = super::super::project_routes()
+        use super::super::{
+            polar_portal_routes, polar_project_routes, project_routes, public_routes,
+        };
+        let routed: BTreeSet<(String, String)> = project_routes()
             .list
             .iter()
-            .chain(super::super::public_routes().list)
+            .chain(polar_project_routes().list)
+            .chain(polar_portal_routes().list)
+            .chain(public_routes().list)
             .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
             .collect();
         assert_eq!(routed.len(), 23, "a route was registered twice");
@@ -206,6 +214,43 @@ mod tests {
                 .map(String::from)
                 .into()
         );
+    }
+
+    #[test]
+    fn polar_routes_document_polars_error_bodies() {
+        let doc = doc();
+        let schema_of = |response: &Value| {
+            response["content"]["application/json"]["schema"]["$ref"].as_str().map(str::to_owned)
+        };
+        let error = "#/components/schemas/PolarErrorBody";
+        let validation = "#/components/schemas/PolarValidationErrorBody";
+        for (method, path) in [
+            ("post", "/v1/customer-sessions/"),
+            ("post", "/v1/member-sessions/"),
+            ("get", "/v1/customer-portal/customer-session/introspect"),
+            ("get", "/v1/customer-portal/customer-session/user"),
+        ] {
+            let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if status.starts_with('2') {
+                    continue;
+                }
+                let schema = schema_of(response);
+                let expected = if status == "422" { validation } else { error };
+                assert_eq!(schema.as_deref(), Some(expected), "{method} {path} {status}");
+            }
+            assert!(responses.contains_key("401"), "{method} {path}");
+        }
+        for path in ["/v1/customer-sessions/", "/v1/member-sessions/"] {
+            let responses = &doc["paths"][path]["post"]["responses"];
+            assert_eq!(schema_of(&responses["422"]).as_deref(), Some(validation), "{path}");
+        }
+        let props = |name: &str| properties(&doc, &json!({"$ref": name}));
+        assert_eq!(props(error), ["detail", "error"].map(String::from).into());
+        assert_eq!(props(validation), ["detail"].map(String::from).into());
+        let entry = &doc["components"]["schemas"]["PolarValidationErrorBody"]["properties"]["detail"]
+            ["items"];
+        assert_eq!(properties(&doc, entry), ["loc", "msg", "type"].map(String::from).into());
     }
 
     #[test]

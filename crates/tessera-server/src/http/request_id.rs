@@ -44,8 +44,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
-/// Assigns the request id, renders [`ApiError`]s into Stytch's error body, logs one line per
-/// request (method, route, status, duration: never a header or a body) and counts it.
+/// Assigns the request id, renders [`ApiError`]s into Stytch's error body (the Polar routes'
+/// errors arrive already in Polar's, see [`super::polar_errors`]), logs one line per request
+/// (method, route, status, duration: never a header or a body) and counts it.
 pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
     let id = RequestId::generate();
     request.extensions_mut().insert(id.clone());

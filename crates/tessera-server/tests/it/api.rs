@@ -314,7 +314,6 @@ async fn polar_member_sessions_and_the_customer_portal() {
         .send()
         .await
         .unwrap();
-    crate::server::Answer::from(refused)
-        .await
-        .expect_error(StatusCode::UNAUTHORIZED, "unauthorized_credentials");
+    let refused = crate::server::Answer::from(refused).await;
+    crate::polar::expect_polar_error(&refused, StatusCode::UNAUTHORIZED, "Unauthorized");
 }

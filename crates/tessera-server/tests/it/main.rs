@@ -6,5 +6,6 @@
 mod api;
 mod bad_input;
 mod cli;
+mod polar;
 mod server;
 mod tenancy;

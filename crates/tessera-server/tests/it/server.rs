@@ -21,6 +21,13 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
+        Self::start_with(|service| service).await
+    }
+
+    /// A server whose service `configure` adjusts first (a policy, a manual clock...).
+    pub(crate) async fn start_with(
+        configure: impl FnOnce(tessera_api::SessionService) -> tessera_api::SessionService,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "tessera-server-it-{}-{}",
             std::process::id(),
@@ -35,10 +42,10 @@ impl TestServer {
         else {
             panic!("a fresh store has no deployment yet");
         };
-        let service = tessera_api::SessionService::new(
+        let service = configure(tessera_api::SessionService::new(
             store,
             tessera_api::ServiceConfig::new(credentials.project_id.clone()),
-        );
+        ));
         let project_id = credentials.project_id.clone();
         let app = http::router(AppState { service, credentials });
         let listener =

@@ -7,7 +7,7 @@ use tessera_core::{DeliveryMethod, ErrorType, FactorType, RoleId};
 use super::*;
 use crate::views::{
     SecretString,
-    test_support::{JWT, TOKEN, fixture},
+    test_support::{JWT, TOKEN, Validator, fixture},
 };
 
 const MEMBER_SESSION_SCHEMA: &str =
@@ -19,30 +19,6 @@ const SDK_MODELS_SCHEMA: &str =
 
 fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap()
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON Schema validation (boon, draft 2020-12, format assertions on)
-// ---------------------------------------------------------------------------------------------
-
-struct Validator {
-    schemas: boon::Schemas,
-    index: boon::SchemaIndex,
-}
-
-impl Validator {
-    fn compile(document: Value, base: &str, location: &str) -> Self {
-        let mut compiler = boon::Compiler::new();
-        compiler.enable_format_assertions();
-        compiler.add_resource(base, document).unwrap();
-        let mut schemas = boon::Schemas::new();
-        let index = compiler.compile(location, &mut schemas).unwrap_or_else(|e| panic!("{e:#}"));
-        Self { schemas, index }
-    }
-
-    fn check(&self, instance: &Value) -> Result<(), String> {
-        self.schemas.validate(instance, self.index).map_err(|e| format!("{e:#}"))
-    }
 }
 
 /// The seed's MemberSession schema placed where its `$id` says it sits in Stytch's OpenAPI
