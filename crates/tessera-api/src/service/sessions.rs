@@ -50,6 +50,10 @@ pub struct CreateSession {
     pub custom_claims: Option<Value>,
     pub return_url: Option<String>,
     pub attributes: SessionAttributes,
+    /// Whether a sign-in that does not meet the organization's MFA policy becomes a session
+    /// pending MFA (default) or is refused with `mfa_required`, writing nothing (for callers
+    /// with no way to add a factor later, such as Polar's routes).
+    pub allow_pending_mfa: bool,
 }
 
 impl CreateSession {
@@ -62,7 +66,14 @@ impl CreateSession {
             custom_claims: None,
             return_url: None,
             attributes: SessionAttributes::default(),
+            allow_pending_mfa: true,
         }
+    }
+
+    /// Refuse (`mfa_required`) instead of creating a session pending MFA.
+    pub fn refusing_pending_mfa(mut self) -> Self {
+        self.allow_pending_mfa = false;
+        self
     }
 
     pub fn with_factor(mut self, factor: FactorInput) -> Self {
@@ -326,6 +337,9 @@ impl SessionService {
         let organization = self.store.organizations.get_organization(&request.organization).await?;
         let member = self.store.members.get_member(organization.id, &request.member).await?;
         let pending_mfa = !organization.settings.mfa_policy.is_met_by(&factors);
+        if pending_mfa && !request.allow_pending_mfa {
+            return Err(tessera_core::Error::MfaRequired.into());
+        }
         let key = match pending_mfa {
             true => None,
             false => Some(self.signing_key(now).await?),

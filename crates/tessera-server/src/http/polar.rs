@@ -124,7 +124,9 @@ pub(super) async fn create_customer_session(
         }
     };
 
-    let mut request = CreateSession::new(organization, member);
+    // Polar has no MFA: in an organization that requires it, refuse rather than hand out a
+    // session whose token could only ever step up.
+    let mut request = CreateSession::new(organization, member).refusing_pending_mfa();
     request.return_url = body.return_url.filter(|u| !u.is_empty());
     let issued = state
         .service
@@ -239,7 +241,8 @@ pub(super) async fn create_member_session(
         .locate_member(member_id)
         .await
         .map_err(|e| not_found_at(e, "member_id", "member_id"))?;
-    let mut request = CreateSession::new(organization.into(), MemberRef::Id(member_id));
+    let mut request =
+        CreateSession::new(organization.into(), MemberRef::Id(member_id)).refusing_pending_mfa();
     request.return_url = body.return_url.filter(|u| !u.is_empty());
     let issued = state
         .service

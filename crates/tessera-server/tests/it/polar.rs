@@ -441,3 +441,33 @@ async fn expired_revoked_and_unknown_portal_tokens_are_polars_401() {
         .await
         .expect_error(StatusCode::NOT_FOUND, "organization_not_found");
 }
+
+/// Polar has no factors: in an organization that requires MFA, both create routes refuse (403,
+/// Polar's `NotPermitted`, `mfa_required`) and write no session, rather than hand out a token
+/// that could only ever step up.
+#[tokio::test]
+async fn polar_sessions_are_refused_in_organizations_that_require_mfa() {
+    let server = TestServer::start().await;
+    let acme = server
+        .post(
+            "/v1/b2b/organizations",
+            json!({"organization_name": "Acme", "organization_slug": "acme",
+                   "mfa_policy": "REQUIRED_FOR_ALL"}),
+        )
+        .await;
+    acme.expect(StatusCode::OK);
+    let acme = acme.body["organization"]["organization_id"].as_str().unwrap().to_owned();
+    let ada = member_with(&server, &acme, json!({"email_address": "ada@acme.example"})).await;
+    let ada_id = ada["member_id"].as_str().unwrap();
+
+    let customer = server
+        .post(
+            "/v1/customer-sessions/",
+            json!({"customer_id": acme, "member_id": ada_id, "return_url": "https://app.example/back"}),
+        )
+        .await;
+    expect_polar_error(&customer, StatusCode::FORBIDDEN, "NotPermitted");
+    let member = server.post("/v1/member-sessions/", json!({"member_id": ada_id})).await;
+    expect_polar_error(&member, StatusCode::FORBIDDEN, "NotPermitted");
+    assert_eq!(sessions_of(&server, &acme, ada_id).await, 0, "nothing was written");
+}

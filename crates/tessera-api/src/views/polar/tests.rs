@@ -374,7 +374,7 @@ fn member_session_parts_parse_into_the_sdk_models() {
     f.member.roles.clear();
     f.organization.email = None;
     f.organization.external_id = None;
-    f.organization.trusted_metadata.clear();
+    f.organization.trusted_metadata = tessera_core::Metadata::new();
     let view = MemberSession::new(&f.session, &f.member, &f.organization, TOKEN, "u", PROJECT_ID);
     assert_sdk_parses("MemberSession", &to_json(&view));
     let view = CustomerSession::new(&f.session, &f.organization, TOKEN, "u", PROJECT_ID);
