@@ -8,6 +8,7 @@ use tessera_server::{
     deployment::{self, Bootstrap},
     http::{self, AppState},
 };
+use tessera_store::Store;
 
 /// A server on 127.0.0.1:<ephemeral> over a fresh SQLite file, and its credentials.
 pub(crate) struct TestServer {
@@ -21,15 +22,18 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tessera-server-it-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-        ));
+        Self::start_with(|store| store).await
+    }
+
+    /// Like [`Self::start`], over what `wrap` makes of the fresh SQLite store (e.g. the store
+    /// with a counting repository in it).
+    pub(crate) async fn start_with(wrap: impl FnOnce(Store) -> Store) -> Self {
+        let dir = fresh_dir("tessera-server-it");
         let store = tessera_store::sqlite::SqliteStore::open(dir.join("tessera.db"))
             .await
             .unwrap()
             .into_store();
+        let store = wrap(store);
         let Bootstrap::Created { credentials, secret } =
             deployment::bootstrap(&store).await.unwrap()
         else {
@@ -78,6 +82,13 @@ impl TestServer {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// The text of `GET /metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
@@ -119,6 +130,17 @@ impl TestServer {
         answer.expect(StatusCode::OK);
         answer.body
     }
+}
+
+/// A new directory name under the system's temporary directory (not created).
+pub(crate) fn fresh_dir(prefix: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ))
 }
 
 /// A response, read whole.
