@@ -5,6 +5,7 @@
 //! then writes through one conditional store call where it can, so a refused operation leaves no
 //! trace.
 
+mod deployment;
 mod directory;
 mod jwt;
 mod maintenance;
