@@ -1,27 +1,40 @@
 //! The HTTP API: routes, shared state, and the layers every request goes through.
 //!
 //! Layers, outermost first: request id + error rendering + access log + metrics
-//! ([`request_id::middleware`]), the body limit, then per route group the project-credential
-//! check ([`auth::require_project`]). Handlers parse requests into domain values
-//! ([`parse`]), call the [`SessionService`], and answer with the views of `tessera-api`.
+//! ([`request_id::middleware`]), the request limits (concurrency, time budget:
+//! [`limits::enforce`]), the body limit, then per route group the project-credential check
+//! ([`auth::require_project`]). Handlers parse requests into domain values ([`parse`]), call the
+//! [`SessionService`], and answer with the views of `tessera-api`. [`serve()`] runs a router on a
+//! listener with the connection limits (header-read timeout, shutdown deadline); `/metrics` has
+//! a router of its own ([`metrics_router`]), for a listener of its own.
 
 mod auth;
 mod directory;
+mod echo;
 mod error;
 mod extract;
+mod limits;
 mod meta;
 mod metrics;
 mod openapi;
 mod parse;
 mod polar;
+mod refresh;
 mod request_id;
+mod serve;
 mod sessions;
+
+use std::sync::Arc;
 
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing};
 use tessera_api::SessionService;
 
 pub use self::{
-    auth::ProjectCredentials, error::ApiError, request_id::HEADER as REQUEST_ID_HEADER,
+    auth::ProjectCredentials,
+    error::ApiError,
+    limits::RequestLimits,
+    request_id::HEADER as REQUEST_ID_HEADER,
+    serve::{ConnectionLimits, serve},
 };
 
 /// Request bodies larger than this are refused with `payload_too_large` (custom claims are
@@ -32,7 +45,14 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub service: SessionService,
-    pub credentials: std::sync::Arc<ProjectCredentials>,
+    pub credentials: Arc<ProjectCredentials>,
+    health: Arc<meta::HealthProbe>,
+}
+
+impl AppState {
+    pub fn new(service: SessionService, credentials: Arc<ProjectCredentials>) -> Self {
+        Self { service, credentials, health: Arc::new(meta::health_probe()) }
+    }
 }
 
 /// Registers `method "path" => handler` lines on a new router and returns it with the list of
@@ -85,13 +105,17 @@ fn public_routes() -> Routes {
         get "/v1/customer-portal/customer-session/introspect" => polar::introspect,
         get "/v1/customer-portal/customer-session/user" => polar::user,
         get "/healthz" => meta::healthz,
-        get "/metrics" => metrics::render,
         get "/openapi.json" => meta::openapi,
     }
 }
 
-/// The whole API.
+/// The whole API, with the default [`RequestLimits`].
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, RequestLimits::default())
+}
+
+/// The whole API, with these request limits.
+pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
     let stytch = project_routes()
         .router
         // Polar's path without its trailing slash, as some clients send it: an undocumented alias.
@@ -105,6 +129,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(limits::Limiter::new(limits), limits::enforce))
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
+}
+
+/// `GET /metrics` (Prometheus text) and nothing else, for the listener of
+/// `tessera serve --metrics-listen`: see [`metrics`] for why it is not on the API's.
+pub fn metrics_router() -> Router {
+    metrics::router()
 }

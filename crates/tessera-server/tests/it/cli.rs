@@ -315,6 +315,8 @@ fn the_database_password_never_reaches_help_errors_or_config() {
         format!("postgres://tessera@127.0.0.1:1/none?password={PASSWORD}&sslmode=require"),
         format!("postgresql://tessera:{PASSWORD}@127.0.0.1:1/none?sslmode=bogus"),
         format!("postgres://tessera:{PASSWORD}@127.0.0.1:notaport/none"),
+        // A mistyped parameter: sqlx would log its value.
+        format!("postgres://tessera@127.0.0.1:1/none?pasword={PASSWORD}"),
     ];
     for url in &urls {
         for args in [

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 use crate::{
-    process::{ServeProcess, closed_within, finish_stuck_post, read_response, stuck_post},
+    process::{
+        RawResponse, ServeProcess, closed_within, finish_stuck_post, read_response, stuck_post,
+    },
     server::fresh_dir,
 };
 
@@ -24,8 +26,8 @@ fn serve(env: &[(&str, &str)]) -> ServeProcess {
     ServeProcess::start(&["--data-dir", dir, "serve", "--listen", "127.0.0.1:0"], env)
 }
 
-/// `GET /healthz` on a new connection: its status and body.
-async fn health(server: &ServeProcess) -> (u16, serde_json::Value) {
+/// `GET /healthz` on a new connection.
+async fn health(server: &ServeProcess) -> RawResponse {
     let mut stream = tokio::net::TcpStream::connect(server.address).await.unwrap();
     let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.address);
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -36,8 +38,12 @@ async fn health(server: &ServeProcess) -> (u16, serde_json::Value) {
 }
 
 #[track_caller]
-fn assert_typed_503(status: u16, body: &serde_json::Value, error_type: &str) {
-    assert_eq!(status, 503, "{body}");
+fn assert_typed_503(response: &RawResponse, error_type: &str) {
+    let body = &response.body;
+    assert_eq!(response.status, 503, "{body}");
+    assert_eq!(response.header("retry-after"), Some("1"), "{}", response.head);
+    let request_id = response.header("request-id");
+    assert_eq!(request_id, body["request_id"].as_str(), "{}", response.head);
     assert_eq!(body["error_type"], error_type, "{body}");
     assert_eq!(body["status_code"], 503, "{body}");
     assert!(body["request_id"].as_str().is_some_and(|id| id.starts_with("request-id-")), "{body}");
@@ -54,7 +60,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
         "a client that never finished its headers still holds its connection after {BOUND:?}"
     );
     // Others are served meanwhile and after.
-    assert_eq!(health(&server).await.0, 200);
+    assert_eq!(health(&server).await.status, 200);
 }
 
 #[tokio::test]
@@ -64,9 +70,9 @@ async fn a_request_over_its_time_budget_gets_a_typed_503() {
     let answer = tokio::time::timeout(BOUND, read_response(&mut stuck))
         .await
         .expect("the request is answered within its budget (and a generous margin)");
-    let (status, body) = answer.expect("a response, not a closed connection");
-    assert_typed_503(status, &body, "request_timeout");
-    assert_eq!(health(&server).await.0, 200);
+    let response = answer.expect("a response, not a closed connection");
+    assert_typed_503(&response, "request_timeout");
+    assert_eq!(health(&server).await.status, 200);
 }
 
 #[tokio::test]
@@ -81,18 +87,18 @@ async fn a_request_beyond_the_concurrency_limit_gets_a_typed_503() {
     // The two stuck requests hold both slots once the server has read their headers: from then
     // on, every other request is refused at once (a 200 only means they were not in yet).
     let deadline = Instant::now() + BOUND;
-    let (status, body) = loop {
-        let (status, body) = health(&server).await;
-        if status != 200 || Instant::now() >= deadline {
-            break (status, body);
+    let refused = loop {
+        let response = health(&server).await;
+        if response.status != 200 || Instant::now() >= deadline {
+            break response;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_typed_503(status, &body, "too_many_concurrent_requests");
+    assert_typed_503(&refused, "too_many_concurrent_requests");
     // Freed slots serve again.
     drop((first, second));
     let deadline = Instant::now() + BOUND;
-    while health(&server).await.0 != 200 {
+    while health(&server).await.status != 200 {
         assert!(Instant::now() < deadline, "the slots of closed requests were never freed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -110,7 +116,7 @@ async fn shutdown_finishes_in_flight_requests_and_exits_by_its_deadline() {
     let _stuck = stuck_post(server.address, "/v1/b2b/organizations", &auth).await;
     // Both are in flight once a third request is refused.
     let deadline = Instant::now() + BOUND;
-    while health(&server).await.0 == 200 {
+    while health(&server).await.status == 200 {
         assert!(Instant::now() < deadline, "the two requests never got in");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -119,9 +125,9 @@ async fn shutdown_finishes_in_flight_requests_and_exits_by_its_deadline() {
     // An in-flight request that completes during the grace period is answered.
     finish_stuck_post(&mut finishing).await;
     let answer = tokio::time::timeout(BOUND, read_response(&mut finishing)).await.unwrap();
-    let (status, body) = answer.expect("the in-flight request is answered during shutdown");
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["organization"]["organization_slug"], "stuck", "{body}");
+    let response = answer.expect("the in-flight request is answered during shutdown");
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.body["organization"]["organization_slug"], "stuck", "{}", response.body);
     // The stuck one does not keep the process alive past the deadline.
     let status = server.wait_exit(BOUND);
     let stderr = server.stderr();

@@ -181,10 +181,28 @@ pub(crate) async fn finish_stuck_post(stream: &mut TcpStream) {
     stream.flush().await.unwrap();
 }
 
-/// Reads one HTTP/1.1 response (status line, headers, a `Content-Length` body) from `stream`:
-/// its status and its body as JSON (a string if it is not JSON). `None` if the connection ends
-/// first.
-pub(crate) async fn read_response(stream: &mut TcpStream) -> Option<(u16, Value)> {
+/// One HTTP/1.1 response, read by [`read_response`].
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    /// The status line and headers, as sent.
+    pub(crate) head: String,
+    /// The body as JSON (a string if it is not JSON).
+    pub(crate) body: Value,
+}
+
+impl RawResponse {
+    /// The value of header `name`, if sent.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
+/// Reads one HTTP/1.1 response (status line, headers, a `Content-Length` body) from `stream`.
+/// `None` if the connection ends first.
+pub(crate) async fn read_response(stream: &mut TcpStream) -> Option<RawResponse> {
     let mut received = Vec::new();
     let mut buffer = [0u8; 4096];
     let head_end = loop {
@@ -198,13 +216,8 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> Option<(u16, Value)
     };
     let head = String::from_utf8_lossy(&received[..head_end]).into_owned();
     let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let length = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
+    let mut response = RawResponse { status, head, body: Value::Null };
+    let length = response.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     while received.len() < head_end + length {
         match stream.read(&mut buffer).await {
             Ok(0) | Err(_) => return None,
@@ -212,7 +225,8 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> Option<(u16, Value)
         }
     }
     let body = String::from_utf8_lossy(&received[head_end..head_end + length]).into_owned();
-    Some((status, serde_json::from_str(&body).unwrap_or(Value::String(body))))
+    response.body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    Some(response)
 }
 
 /// Whether the server closes `stream` (end of stream or reset) within `bound`, whatever it

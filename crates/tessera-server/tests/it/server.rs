@@ -1,18 +1,20 @@
 //! A running server and an HTTP client for it.
 
-use std::net::SocketAddr;
+use std::{future::pending, net::SocketAddr};
 
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tessera_server::{
     deployment::{self, Bootstrap},
-    http::{self, AppState},
+    http::{self, AppState, ConnectionLimits},
 };
 use tessera_store::Store;
 
 /// A server on 127.0.0.1:<ephemeral> over a fresh SQLite file, and its credentials.
 pub(crate) struct TestServer {
     pub(crate) base: String,
+    /// The metrics listener (`--metrics-listen`).
+    metrics_base: String,
     /// The data directory (`tessera.db` inside), for operator commands run next to the server.
     pub(crate) data_dir: std::path::PathBuf,
     pub(crate) project_id: String,
@@ -35,7 +37,9 @@ impl TestServer {
             .into_store();
         let store = wrap(store);
         let Bootstrap::Created { credentials, secret } =
-            deployment::bootstrap(&store).await.unwrap()
+            deployment::bootstrap(&deployment::service_for_deployment(store.clone()))
+                .await
+                .unwrap()
         else {
             panic!("a fresh store has no deployment yet");
         };
@@ -44,13 +48,14 @@ impl TestServer {
             tessera_api::ServiceConfig::new(credentials.project_id.clone()),
         );
         let project_id = credentials.project_id.clone();
-        let app = http::router(AppState { service, credentials });
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let app = http::router(AppState::new(service, credentials));
+        let (address, metrics_address) = (loopback().await, loopback().await);
+        let limits = ConnectionLimits::default();
+        tokio::spawn(http::serve(address.0, app, limits, pending()));
+        tokio::spawn(http::serve(metrics_address.0, http::metrics_router(), limits, pending()));
         Self {
-            base: format!("http://{address}"),
+            base: format!("http://{}", address.1),
+            metrics_base: format!("http://{}", metrics_address.1),
             data_dir: dir,
             project_id,
             secret: secret.expose().to_owned(),
@@ -82,9 +87,10 @@ impl TestServer {
         self.call(Method::POST, path, Some(body)).await
     }
 
-    /// The text of `GET /metrics`.
+    /// The text of `GET /metrics`, from the metrics listener.
     pub(crate) async fn metrics(&self) -> String {
-        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        let url = format!("{}/metrics", self.metrics_base);
+        let response = self.client.get(url).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.text().await.unwrap()
     }
@@ -130,6 +136,14 @@ impl TestServer {
         answer.expect(StatusCode::OK);
         answer.body
     }
+}
+
+/// A listener on 127.0.0.1:<ephemeral>, and its address.
+async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    (listener, address)
 }
 
 /// A new directory name under the system's temporary directory (not created).
