@@ -43,6 +43,30 @@ impl Default for ConnectionLimits {
 /// Serves `app` (HTTP/1.1) on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish for at most `limits.shutdown_timeout`, cuts what is left and
 /// returns.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use tessera_api::{ServiceConfig, SessionService};
+/// use tessera_server::{
+///     deployment,
+///     http::{self, AppState, ConnectionLimits, RequestLimits},
+/// };
+/// use tessera_store::sqlite::SqliteStore;
+///
+/// let dir = std::env::temp_dir().join(format!("tessera-serve-doc-{}", std::process::id()));
+/// let store = SqliteStore::open(dir.join("tessera.db")).await?.into_store();
+/// let bootstrap =
+///     deployment::bootstrap(&deployment::service_for_deployment(store.clone())).await?;
+/// let credentials = bootstrap.credentials().clone();
+/// let service = SessionService::new(store, ServiceConfig::new(credentials.project_id.clone()));
+/// let app = http::router_with_limits(AppState::new(service, credentials), RequestLimits::default());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// // Serves until the shutdown future completes (here at once), then drains.
+/// http::serve(listener, app, ConnectionLimits::default(), async {}).await;
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 pub async fn serve(
     listener: TcpListener,
     app: Router,
