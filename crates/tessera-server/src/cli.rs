@@ -280,13 +280,13 @@ async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> R
         Some(address) => Some(bind(address, "--metrics-listen").await?),
         None => None,
     };
-    let bootstrap = deployment::bootstrap(&unbound).await?;
-    let service = settings.build(opened, &bootstrap.credentials().project_id)?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics_address = match &metrics_listener {
         Some(listener) => Some(listener.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
+    let bootstrap = deployment::bootstrap(&unbound).await?;
+    let service = settings.build(opened, &bootstrap.credentials().project_id)?;
     announce(&bootstrap, store, address, metrics_address);
     // Create the first signing key now rather than on the first request.
     service.jwks().await.map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
