@@ -211,7 +211,9 @@ impl World {
             }
         };
         let Bootstrap::Created { credentials, secret } =
-            deployment::bootstrap(&store).await.expect("bootstrap the deployment")
+            deployment::bootstrap(&deployment::service_for_deployment(store.clone()))
+                .await
+                .expect("bootstrap the deployment")
         else {
             panic!("a fresh store has no deployment yet");
         };
@@ -223,7 +225,7 @@ impl World {
         Self {
             project_id: credentials.project_id.clone(),
             secret: secret.expose().to_owned(),
-            state: AppState { service, credentials },
+            state: AppState::new(service, credentials),
             tokens,
             store_note,
         }

@@ -1,5 +1,10 @@
 //! The command line: `tessera serve` and the operator commands.
 //!
+//! Only `tessera serve` creates the deployment (and prints its secret); operator commands on a
+//! store without one refuse and say to run `tessera serve` once (see [`deployment`]). Every
+//! setting is checked when the command line is parsed, and an operator command checks its
+//! arguments before it opens the store.
+//!
 //! Operator commands open the same store as the server. That is safe while a server runs: SQLite
 //! serializes writers across processes (WAL, `busy_timeout`) and PostgreSQL is built for it;
 //! every command goes through the same `SessionService` rules as the HTTP API. A running server
@@ -8,7 +13,7 @@
 // A command line prints its results on standard output.
 #![allow(clippy::print_stdout)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,11 +22,12 @@ use tessera_api::{CreateMember, CreateOrganization, Revoke, SessionService};
 use tessera_core::{
     EmailAddress, MemberRef, OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionId,
 };
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     deployment::{self, Bootstrap},
     http::{self, AppState},
-    settings::{ServiceArgs, StoreArgs},
+    settings::{ServeArgs, ServiceArgs, StoreArgs},
 };
 
 /// Member sessions for B2B software, wire-compatible with Stytch B2B sessions and Polar member
@@ -39,15 +45,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Seconds between background purges of dead sessions; 0 disables them.
-        #[arg(long, env = "TESSERA_PURGE_INTERVAL_SECONDS", default_value_t = 3600)]
-        purge_interval_seconds: u64,
-    },
+    /// Run the HTTP API; the first start on a store creates the deployment and prints its
+    /// API secret.
+    Serve(ServeArgs),
     /// Organizations.
     #[command(subcommand)]
     Organizations(OrganizationCommand),
@@ -130,21 +130,26 @@ pub enum SecretCommand {
 
 /// Runs the command; the error is a message for the operator.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    let store = cli.store.open().await?;
-    let bootstrap = deployment::bootstrap(&store).await?;
-    let service = cli.service.build(store, &bootstrap.credentials().project_id)?;
-    match cli.command {
-        Command::Serve { listen, purge_interval_seconds } => {
-            serve(service, bootstrap, &cli.store, listen, purge_interval_seconds).await
-        }
+    let Cli { store, service: settings, command } = cli;
+    // The service of an operator command: over the store's existing deployment, or an error
+    // saying to run `tessera serve` once.
+    let operator = || async {
+        let opened = store.open().await?;
+        let unbound = settings.build(opened.clone(), "tessera-deployment")?;
+        let credentials = deployment::existing(&unbound)
+            .await?
+            .ok_or_else(|| deployment::NO_DEPLOYMENT.to_owned())?;
+        settings.build(opened, &credentials.project_id)
+    };
+    match command {
+        Command::Serve(args) => serve(&store, &settings, &args).await,
         Command::Organizations(OrganizationCommand::Create { name, slug }) => {
-            let organization = service
-                .create_organization(CreateOrganization::new(
-                    OrganizationName::parse(&name).map_err(|e| e.to_string())?,
-                    OrganizationSlug::parse(&slug).map_err(|e| e.to_string())?,
-                ))
-                .await
-                .map_err(|e| e.to_string())?;
+            let request = CreateOrganization::new(
+                OrganizationName::parse(&name).map_err(|e| e.to_string())?,
+                OrganizationSlug::parse(&slug).map_err(|e| e.to_string())?,
+            );
+            let organization =
+                operator().await?.create_organization(request).await.map_err(|e| e.to_string())?;
             print_json(
                 &json!({"organization_id": organization.id, "organization_slug": organization.slug}),
             );
@@ -158,16 +163,20 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .iter()
                 .map(|r| RoleId::parse(r).map_err(|e| e.to_string()))
                 .collect::<Result<_, _>>()?;
-            let (member, organization) = service
-                .create_member(&organization_ref(&organization)?, request)
+            let organization = organization_ref(&organization)?;
+            let (member, organization) = operator()
+                .await?
+                .create_member(&organization, request)
                 .await
                 .map_err(|e| e.to_string())?;
             print_json(&json!({"member_id": member.id, "organization_id": organization.id}));
             Ok(())
         }
         Command::Sessions(SessionCommand::List { organization, member }) => {
-            let listed = service
-                .list_sessions(&organization_ref(&organization)?, &member_ref(&member)?)
+            let (organization, member) = (organization_ref(&organization)?, member_ref(&member)?);
+            let listed = operator()
+                .await?
+                .list_sessions(&organization, &member)
                 .await
                 .map_err(|e| e.to_string())?;
             let sessions: Vec<_> = listed
@@ -195,37 +204,35 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 },
                 (None, None) => return Err("give --member or --session".into()),
             };
-            let revoked = service.revoke(target).await.map_err(|e| e.to_string())?;
+            let revoked = operator().await?.revoke(target).await.map_err(|e| e.to_string())?;
             print_json(&json!({"revoked": revoked}));
             Ok(())
         }
-        Command::Purge => purge(&service).await,
+        Command::Purge => purge(&operator().await?).await,
         Command::Keys(KeyCommand::Rotate) => {
-            let kid = service.rotate_signing_key().await.map_err(|e| e.to_string())?;
+            let kid = operator().await?.rotate_signing_key().await.map_err(|e| e.to_string())?;
             print_json(&json!({"kid": kid}));
             Ok(())
         }
         Command::Secret(SecretCommand::Rotate) => {
-            let secret = deployment::new_secret()?;
-            service
-                .store()
-                .deployment
-                .set_deployment_secret(&deployment::hash_secret(&secret))
-                .await
-                .map_err(|e| e.to_string())?;
+            let unbound = settings.build(store.open().await?, "tessera-deployment")?;
+            let secret = deployment::rotate_secret(&unbound).await?;
             println!("New API secret (shown once, store it now): {}", secret.expose());
             Ok(())
         }
         Command::Config => {
+            let unbound = settings.build(store.open().await?, "tessera-deployment")?;
+            let project_id = deployment::existing(&unbound).await?.map(|c| c.project_id.clone());
             print_json(&json!({
-                "project_id": bootstrap.credentials().project_id,
-                "store": cli.store.describe(),
-                "default_session_minutes": cli.service.default_session_minutes,
-                "touch_interval_seconds": cli.service.touch_interval_seconds,
-                "token_prefix": cli.service.token_prefix,
-                "portal_url_template": cli.service.portal_url_template,
-                "policy": cli.service.policy,
-                "purge_retention_days": cli.service.purge_retention_days,
+                // null until the first `tessera serve` creates the deployment
+                "project_id": project_id,
+                "store": store.describe(),
+                "default_session_minutes": settings.default_session_minutes,
+                "touch_interval_seconds": settings.touch_interval_seconds,
+                "token_prefix": settings.token_prefix,
+                "portal_url_template": settings.portal_url_template,
+                "policy": settings.policy,
+                "purge_retention_days": settings.purge_retention_days,
             }));
             Ok(())
         }
@@ -263,25 +270,32 @@ async fn purge(service: &SessionService) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(
-    service: SessionService,
-    bootstrap: Bootstrap,
-    store: &StoreArgs,
-    listen: SocketAddr,
-    purge_interval_seconds: u64,
-) -> Result<(), String> {
+async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> Result<(), String> {
+    let opened = store.open().await?;
+    // Every setting is checked, and every address bound, before the deployment can be created:
+    // a failure after it would lose the secret printed only below.
+    let unbound = settings.build(opened.clone(), "tessera-deployment")?;
+    let listener = bind(args.listen, "--listen").await?;
+    let metrics_listener = match args.metrics_listen {
+        Some(address) => Some(bind(address, "--metrics-listen").await?),
+        None => None,
+    };
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_address = match &metrics_listener {
+        Some(listener) => Some(listener.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let bootstrap = deployment::bootstrap(&unbound).await?;
+    let service = settings.build(opened, &bootstrap.credentials().project_id)?;
+    announce(&bootstrap, store, address, metrics_address);
     // Create the first signing key now rather than on the first request.
     service.jwks().await.map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-        format!("cannot listen on {listen}: {e} (is another server running? try --listen)")
-    })?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    announce(&bootstrap, store, address);
 
-    let purger = (purge_interval_seconds > 0).then(|| {
+    let purger = (args.purge_interval_seconds > 0).then(|| {
         let service = service.clone();
+        let period = Duration::from_secs(args.purge_interval_seconds);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(purge_interval_seconds));
+            let mut every = tokio::time::interval(period);
             every.tick().await; // the first tick is immediate: skip it
             loop {
                 every.tick().await;
@@ -294,22 +308,50 @@ async fn serve(
         })
     });
 
-    let state = AppState { service, credentials: bootstrap.credentials().clone() };
-    let app = http::router(state);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"));
+    // One stop signal for both listeners.
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let limits = args.connection_limits();
+    let state = AppState::new(service, bootstrap.credentials().clone());
+    let app = http::router_with_limits(state, args.request_limits());
+    let api = http::serve(listener, app, limits, until_stopped(stopped.clone()));
+    let metrics = async {
+        if let Some(listener) = metrics_listener {
+            http::serve(listener, http::metrics_router(), limits, until_stopped(stopped.clone()))
+                .await;
+        }
+    };
+    tokio::join!(api, metrics);
     if let Some(purger) = purger {
         purger.abort();
     }
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
-fn announce(bootstrap: &Bootstrap, store: &StoreArgs, address: SocketAddr) {
+async fn bind(address: std::net::SocketAddr, flag: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(address).await.map_err(|e| {
+        format!("cannot listen on {address}: {e} (is another server running? try {flag})")
+    })
+}
+
+fn announce(
+    bootstrap: &Bootstrap,
+    store: &StoreArgs,
+    address: std::net::SocketAddr,
+    metrics: Option<std::net::SocketAddr>,
+) {
     let project_id = &bootstrap.credentials().project_id;
     println!("Tessera listening on http://{address} ({})", store.describe());
+    if let Some(metrics) = metrics {
+        println!("Metrics on http://{metrics}/metrics");
+    }
     println!("Project id: {project_id}");
     match bootstrap {
         Bootstrap::Created { secret, .. } => {
@@ -329,7 +371,8 @@ fn announce(bootstrap: &Bootstrap, store: &StoreArgs, address: SocketAddr) {
     }
 }
 
-/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish (until the shutdown
+/// deadline).
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {

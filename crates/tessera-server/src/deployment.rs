@@ -1,13 +1,17 @@
-//! The deployment's identity: a project id and an API secret, created on first start.
+//! The deployment's identity: a project id and an API secret, created by the first
+//! `tessera serve` on a store, which prints the secret (once: the store keeps only its SHA-256).
+//! Operator commands never create it, so that no secret is ever made where nobody sees it; on a
+//! store without one they say to run `tessera serve` once. Several nodes starting at once on one
+//! store agree on one deployment (the store's first writer wins).
 //!
-//! The secret is printed once, when it is created; the store keeps only its SHA-256. Several
-//! nodes starting at once on one store agree on one deployment (the store's first writer wins).
+//! Everything here goes through the [`SessionService`]'s deployment operations.
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use rand::{TryRngCore, rngs::OsRng};
 use sha2::{Digest, Sha256};
+use tessera_api::{ServiceConfig, SessionService};
 use tessera_core::{SessionToken, TokenPrefix};
 use tessera_store::{Deployment, Store};
 
@@ -35,6 +39,12 @@ impl Bootstrap {
     }
 }
 
+/// A service over `store` for the deployment operations, which do not depend on the service's
+/// configuration: what reads or creates the deployment before its project id is known.
+pub fn service_for_deployment(store: Store) -> SessionService {
+    SessionService::new(store, ServiceConfig::new("tessera-deployment"))
+}
+
 /// A new random API secret (the OS CSPRNG; 40 base62 characters and a checksum).
 pub fn new_secret() -> Result<SessionToken, String> {
     let prefix = TokenPrefix::parse(SECRET_PREFIX).map_err(|e| e.to_string())?;
@@ -46,10 +56,13 @@ pub fn hash_secret(secret: &SessionToken) -> [u8; 32] {
     Sha256::digest(secret.expose().as_bytes()).into()
 }
 
-/// Loads the deployment, creating it on first start.
-pub async fn bootstrap(store: &Store) -> Result<Bootstrap, String> {
-    let unavailable = |e: tessera_store::StoreError| format!("cannot read the deployment: {e}");
-    if let Some(existing) = store.deployment.get_deployment().await.map_err(unavailable)? {
+fn unavailable(e: tessera_api::ServiceError) -> String {
+    format!("cannot read the deployment: {e}")
+}
+
+/// Loads the deployment, creating it if there is none (`tessera serve` only).
+pub async fn bootstrap(service: &SessionService) -> Result<Bootstrap, String> {
+    if let Some(existing) = service.deployment().await.map_err(unavailable)? {
         return Ok(Bootstrap::Existing(credentials(&existing)));
     }
     let secret = new_secret()?;
@@ -68,13 +81,34 @@ pub async fn bootstrap(store: &Store) -> Result<Bootstrap, String> {
         secret_hash: hash_secret(&secret),
         created_at: Utc::now(),
     };
-    let stored = store.deployment.init_deployment(&candidate).await.map_err(unavailable)?;
+    let stored = service.init_deployment(&candidate).await.map_err(unavailable)?;
     if stored.project_id == candidate.project_id {
         Ok(Bootstrap::Created { credentials: credentials(&stored), secret })
     } else {
         // Another node won the race: its secret was printed there.
         Ok(Bootstrap::Existing(credentials(&stored)))
     }
+}
+
+/// What an operator command says on a store without a deployment.
+pub const NO_DEPLOYMENT: &str = "this store has no deployment yet: run `tessera serve` once on \
+                                 it (with the same --data-dir or --database); it creates the \
+                                 project id and the API secret, and prints the secret";
+
+/// The existing deployment's credentials, for operator commands: `None` if there is none.
+pub async fn existing(service: &SessionService) -> Result<Option<Arc<ProjectCredentials>>, String> {
+    Ok(service.deployment().await.map_err(unavailable)?.as_ref().map(credentials))
+}
+
+/// Makes a new API secret and stores its hash; the old secret stops working at once. The
+/// returned secret exists only there: print it.
+pub async fn rotate_secret(service: &SessionService) -> Result<SessionToken, String> {
+    if service.deployment().await.map_err(unavailable)?.is_none() {
+        return Err(NO_DEPLOYMENT.to_owned());
+    }
+    let secret = new_secret()?;
+    service.set_api_secret_hash(&hash_secret(&secret)).await.map_err(|e| e.to_string())?;
+    Ok(secret)
 }
 
 fn credentials(deployment: &Deployment) -> Arc<ProjectCredentials> {

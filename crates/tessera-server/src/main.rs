@@ -21,7 +21,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(tessera_server::cli::run(cli)) {
+    let result = runtime.block_on(tessera_server::cli::run(cli));
+    // A store call still running on a blocking thread (a request cut at the shutdown deadline)
+    // must not hold the process: dropping the runtime would wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("tessera: {message}");

@@ -1,7 +1,12 @@
-//! Settings shared by `tessera serve` and the operator commands: where the store is, and the
-//! service's configuration. Every flag also reads a `TESSERA_*` environment variable.
+//! Settings of `tessera serve` and the operator commands: where the store is, the service's
+//! configuration, and the server's limits. Every flag also reads a `TESSERA_*` environment
+//! variable.
+//!
+//! Every number is parsed against its range when the command line is read, before anything is
+//! opened: an out-of-range value (`--purge-retention-days 1000000000000`, which would overflow
+//! chrono) is an error that names the flag and the range, never a panic.
 
-use std::path::PathBuf;
+use std::{fmt::Display, net::SocketAddr, ops::RangeInclusive, path::PathBuf, str::FromStr};
 
 use chrono::TimeDelta;
 use clap::Args;
@@ -9,14 +14,17 @@ use tessera_api::{ServiceConfig, SessionService};
 use tessera_core::{Policy, SessionDuration, TokenPrefix, TouchInterval};
 use tessera_store::{Store, postgres::PostgresStore, sqlite::SqliteStore};
 
+use crate::http::{ConnectionLimits, RequestLimits};
+
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Directory of the embedded SQLite database (`tessera.db`), created if missing.
     #[arg(long, env = "TESSERA_DATA_DIR", default_value = "tessera-data", global = true)]
     pub data_dir: PathBuf,
-    /// A `postgres://` URL to use PostgreSQL, or a path to a SQLite file; overrides --data-dir.
-    #[arg(long, env = "TESSERA_DATABASE", global = true)]
+    /// A `postgres://` URL to use PostgreSQL (TLS with `?sslmode=require` or `verify-full`), or
+    /// a path to a SQLite file; overrides --data-dir. Its password is never printed.
+    #[arg(long, env = "TESSERA_DATABASE", global = true, hide_env_values = true)]
     pub database: Option<String>,
 }
 
@@ -25,9 +33,7 @@ impl StoreArgs {
     pub fn describe(&self) -> String {
         match &self.database {
             Some(url) if is_postgres(url) => {
-                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-                format!("PostgreSQL at {host}")
+                format!("PostgreSQL at {}", PostgresStore::describe_url(url))
             }
             Some(path) => format!("SQLite file {path}"),
             None => format!("SQLite file {}", self.sqlite_path().display()),
@@ -59,17 +65,23 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// The longest retention purge accepts: ten years.
+const MAX_RETENTION_DAYS: i64 = 3660;
+
 /// How the service behaves.
 #[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
     /// Session length when a create call gives none, in minutes (5..=527040).
-    #[arg(long, env = "TESSERA_DEFAULT_SESSION_MINUTES", default_value_t = 60, global = true)]
+    #[arg(long, env = "TESSERA_DEFAULT_SESSION_MINUTES", default_value_t = 60, global = true,
+          value_parser = session_minutes, allow_negative_numbers = true)]
     pub default_session_minutes: i64,
     /// `last_accessed_at` is written at most this often per session, in seconds (0..=3600).
-    #[arg(long, env = "TESSERA_TOUCH_INTERVAL_SECONDS", default_value_t = 60, global = true)]
+    #[arg(long, env = "TESSERA_TOUCH_INTERVAL_SECONDS", default_value_t = 60, global = true,
+          value_parser = touch_seconds, allow_negative_numbers = true)]
     pub touch_interval_seconds: i64,
     /// Prefix of session tokens.
-    #[arg(long, env = "TESSERA_TOKEN_PREFIX", default_value = "tsr_mst_", global = true)]
+    #[arg(long, env = "TESSERA_TOKEN_PREFIX", default_value = "tsr_mst_", global = true,
+          value_parser = token_prefix)]
     pub token_prefix: String,
     /// Polar's member_portal_url, with `{organization_slug}`, `{token}` and `{email}`.
     #[arg(
@@ -83,8 +95,9 @@ pub struct ServiceArgs {
     /// otherwise.
     #[arg(long, env = "TESSERA_POLICY", global = true)]
     pub policy: Option<PathBuf>,
-    /// Dead sessions are kept this many days before purge deletes them.
-    #[arg(long, env = "TESSERA_PURGE_RETENTION_DAYS", default_value_t = 7, global = true)]
+    /// Dead sessions are kept this many days before purge deletes them (0..=3660).
+    #[arg(long, env = "TESSERA_PURGE_RETENTION_DAYS", default_value_t = 7, global = true,
+          value_parser = |text: &str| in_range(text, 0..=MAX_RETENTION_DAYS, "days"), allow_negative_numbers = true)]
     pub purge_retention_days: i64,
 }
 
@@ -99,10 +112,10 @@ impl ServiceArgs {
         config.token_prefix =
             TokenPrefix::parse(&self.token_prefix).map_err(|e| format!("--token-prefix: {e}"))?;
         config.member_portal_url_template = self.portal_url_template.clone();
-        if self.purge_retention_days < 0 {
-            return Err("--purge-retention-days must not be negative".into());
+        if !(0..=MAX_RETENTION_DAYS).contains(&self.purge_retention_days) {
+            return Err(format!("--purge-retention-days must be in 0..={MAX_RETENTION_DAYS}"));
         }
-        config.purge_retention = TimeDelta::days(self.purge_retention_days);
+        config.purge_retention = TimeDelta::days(self.purge_retention_days); // in range: no overflow
         let mut service = SessionService::new(store, config);
         if let Some(path) = &self.policy {
             let text = std::fs::read_to_string(path)
@@ -112,5 +125,111 @@ impl ServiceArgs {
             service = service.with_policy(policy);
         }
         Ok(service)
+    }
+}
+
+/// The longest purge interval: a year (0 disables background purges).
+const MAX_PURGE_INTERVAL_SECONDS: u64 = 366 * 24 * 3600;
+
+/// How `tessera serve` listens, and its limits.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Address to serve `GET /metrics` (Prometheus) on, e.g. `127.0.0.1:9464`; no metrics
+    /// endpoint without it. Keep it off the internet: it takes no credentials.
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between background purges of dead sessions; 0 disables them (0..=31622400).
+    #[arg(long, env = "TESSERA_PURGE_INTERVAL_SECONDS", default_value_t = 3600,
+          value_parser = |text: &str| in_range(text, 0..=MAX_PURGE_INTERVAL_SECONDS, "seconds"))]
+    pub purge_interval_seconds: u64,
+    /// Seconds a client may take to send a request's headers; slower ones are cut off (1..=300).
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT_SECONDS",
+          default_value_t = ConnectionLimits::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+          value_parser = |text: &str| in_range(text, 1..=300_u64, "seconds"))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request may take, body included; then `503 request_timeout` (1..=3600).
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_SECONDS",
+          default_value_t = RequestLimits::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = |text: &str| in_range(text, 1..=3600_u64, "seconds"))]
+    pub request_timeout_seconds: u64,
+    /// Requests handled at once; more get `503 too_many_concurrent_requests` (1..=100000).
+    #[arg(long, env = "TESSERA_MAX_CONCURRENT_REQUESTS",
+          default_value_t = RequestLimits::DEFAULT_MAX_CONCURRENT,
+          value_parser = |text: &str| in_range(text, 1..=100_000_usize, "requests"))]
+    pub max_concurrent_requests: usize,
+    /// On SIGTERM or Ctrl-C, seconds in-flight requests get before the server exits anyway
+    /// (0..=3600).
+    #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT_SECONDS",
+          default_value_t = ConnectionLimits::DEFAULT_SHUTDOWN_TIMEOUT.as_secs(),
+          value_parser = |text: &str| in_range(text, 0..=3600_u64, "seconds"))]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl ServeArgs {
+    pub fn request_limits(&self) -> RequestLimits {
+        RequestLimits {
+            timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+            max_concurrent: self.max_concurrent_requests,
+        }
+    }
+
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout_seconds),
+        }
+    }
+}
+
+/// A whole number in `range`; the error gives the range (clap adds the flag and the value).
+fn in_range<T>(text: &str, range: RangeInclusive<T>, unit: &str) -> Result<T, String>
+where
+    T: FromStr + PartialOrd + Display,
+{
+    match text.trim().parse::<T>() {
+        Ok(value) if range.contains(&value) => Ok(value),
+        _ => {
+            Err(format!("expected a whole number of {unit} in {}..={}", range.start(), range.end()))
+        }
+    }
+}
+
+fn session_minutes(text: &str) -> Result<i64, String> {
+    let range =
+        i64::from(SessionDuration::MIN.minutes())..=i64::from(SessionDuration::MAX.minutes());
+    in_range(text, range, "minutes")
+}
+
+fn touch_seconds(text: &str) -> Result<i64, String> {
+    in_range(text, 0..=TouchInterval::MAX_SECONDS, "seconds")
+}
+
+fn token_prefix(text: &str) -> Result<String, String> {
+    TokenPrefix::parse(text).map(|_| text.to_owned()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_parsed_against_their_range() {
+        assert_eq!(in_range("7", 0..=3660_i64, "days"), Ok(7));
+        assert_eq!(in_range(" 3660 ", 0..=3660_i64, "days"), Ok(3660));
+        for bad in ["3661", "-1", "1e3", "", "99999999999999999999"] {
+            assert_eq!(
+                in_range(bad, 0..=3660_i64, "days"),
+                Err("expected a whole number of days in 0..=3660".to_owned()),
+                "{bad}"
+            );
+        }
+        assert_eq!(session_minutes("5"), Ok(5));
+        assert!(session_minutes("4").unwrap_err().contains("5..=527040"));
+        assert!(touch_seconds("3601").unwrap_err().contains("0..=3600"));
+        assert!(token_prefix("ok_").is_ok());
+        assert!(token_prefix("bad prefix!").is_err());
     }
 }

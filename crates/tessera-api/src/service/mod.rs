@@ -7,6 +7,7 @@
 //! statement that writes, that the session is still live and still holds the token generation
 //! that was read, so nothing read before a concurrent revoke or rotation can write after it.
 
+mod deployment;
 mod directory;
 mod jwt;
 mod maintenance;
@@ -119,10 +120,6 @@ impl SessionService {
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = Arc::new(policy);
         self
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     pub fn policy(&self) -> &Policy {

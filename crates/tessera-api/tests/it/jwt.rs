@@ -96,7 +96,7 @@ fn jwt_error(err: ServiceError) -> JwtError {
 
 /// Another node of the same deployment: same store and clock, its own key cache.
 fn sibling(h: &Harness, config: ServiceConfig) -> SessionService {
-    SessionService::new(h.service.store().clone(), config)
+    SessionService::new(h.store.clone(), config)
         .with_clock(h.clock.clone())
         .with_policy(h.service.policy().clone())
 }
@@ -381,7 +381,7 @@ on_every_store! {
         let rotated_at = h.clock.now();
         let k2 = h.service.rotate_signing_key().await.unwrap();
         assert_ne!(k1, k2);
-        let stored = h.service.store().signing_keys.list_signing_keys().await.unwrap();
+        let stored = h.store.signing_keys.list_signing_keys().await.unwrap();
         assert_eq!(active_kids(&stored), [k2.as_str()]);
         assert_eq!(stored.iter().find(|k| k.kid == k1).unwrap().retired_at, Some(rotated_at));
         let kids = |jwks: tessera_api::Jwks| jwks.keys.into_iter().map(|k| k.kid).collect::<Vec<_>>();
@@ -414,7 +414,7 @@ on_every_store! {
         // ...and from the store at the next reload of the key table (the cache was read 1 µs
         // ago, so that is one cache TTL later).
         let stored_kids = || async {
-            let stored = h.service.store().signing_keys.list_signing_keys().await.unwrap();
+            let stored = h.store.signing_keys.list_signing_keys().await.unwrap();
             stored.into_iter().map(|k| k.kid).collect::<Vec<_>>()
         };
         assert_eq!(stored_kids().await, [k1.clone(), k2.clone()]);
@@ -536,7 +536,7 @@ async fn forged_and_foreign_jwts_are_refused() {
     let issued = h.session(&ada, &["email"]).await;
     let good = issued.full_jwt().expose();
     remote(&h.service, good).await.unwrap();
-    let (kid, real) = stored_signer(h.service.store()).await;
+    let (kid, real) = stored_signer(&h.store).await;
     let head = header(issued.full_jwt());
     let claims = payload(issued.full_jwt());
     let unparseable = ErrorType::UnableToParseSessionJwt;
@@ -555,8 +555,7 @@ async fn forged_and_foreign_jwts_are_refused() {
     // Wrong alg: HS256 keyed with the public key (the classic confusion attack), in each form
     // the public key is known by.
     let jwks = h.service.jwks().await.unwrap();
-    let spki =
-        h.service.store().signing_keys.list_signing_keys().await.unwrap()[0].public_key_der.clone();
+    let spki = h.store.signing_keys.list_signing_keys().await.unwrap()[0].public_key_der.clone();
     let n = URL_SAFE_NO_PAD.decode(jwks.keys[0].n.as_deref().unwrap()).unwrap();
     let jwk_json = serde_json::to_vec(&jwks.keys[0]).unwrap();
     for secret in [spki.clone(), n, jwk_json, STANDARD.encode(&spki).into_bytes()] {
@@ -711,7 +710,7 @@ async fn time_claims_are_enforced_with_leeway() {
 
     // Not yet valid: minted by a node whose clock is two minutes ahead.
     let ahead = Arc::new(ManualClock::new(t0() + TimeDelta::minutes(2)));
-    let node = SessionService::new(h.service.store().clone(), config()).with_clock(ahead);
+    let node = SessionService::new(h.store.clone(), config()).with_clock(ahead);
     let early = node.authenticate(Authenticate::new(token(&issued))).await.unwrap();
     h.clock.set(t0());
     let err = h
@@ -767,11 +766,9 @@ async fn local_verification_reads_no_session_member_or_organization() {
 
     // A relying node whose session, member and organization repositories panic on any call
     // (mocks with no expectations), and whose key reads are counted.
-    let counting = Arc::new(CountingKeys {
-        inner: h.service.store().signing_keys.clone(),
-        lists: AtomicUsize::new(0),
-    });
-    let mut store = h.service.store().clone();
+    let counting =
+        Arc::new(CountingKeys { inner: h.store.signing_keys.clone(), lists: AtomicUsize::new(0) });
+    let mut store = h.store.clone();
     store.sessions = Arc::new(MockSessionRepository::new());
     store.members = Arc::new(MockMemberRepository::new());
     store.organizations = Arc::new(MockOrganizationRepository::new());
@@ -796,7 +793,7 @@ async fn local_verification_reads_no_session_member_or_organization() {
     local(&relying, issued.full_jwt().expose()).await.unwrap();
 
     // An unknown kid: one reload, then at most one per interval (10 s), however many arrive.
-    let (_, real) = stored_signer(h.service.store()).await;
+    let (_, real) = stored_signer(&h.store).await;
     let bogus = forge(
         &json!({"alg": "RS256", "typ": "JWT", "kid": "bogus"}),
         &payload(issued.full_jwt()),
@@ -821,7 +818,7 @@ async fn a_key_table_failure_refuses_the_operation_before_any_write() {
     failing.expect_list_signing_keys().returning(|| {
         Err(StoreError::unavailable("connection refused", std::io::Error::other("refused")))
     });
-    let mut store = h.service.store().clone();
+    let mut store = h.store.clone();
     store.signing_keys = Arc::new(failing);
     // No expectations: any session write would panic.
     store.sessions = Arc::new(MockSessionRepository::new());
@@ -871,7 +868,7 @@ async fn the_jwks_alone_verifies_an_rs256_jwt() {
 
     // x5c is a real certificate of that very key; x5tS256 its SHA-256 thumbprint.
     let certificate = STANDARD.decode(key["x5c"][0].as_str().unwrap()).unwrap();
-    let spki = &h.service.store().signing_keys.list_signing_keys().await.unwrap()[0].public_key_der;
+    let spki = &h.store.signing_keys.list_signing_keys().await.unwrap()[0].public_key_der;
     assert!(certificate.windows(spki.len()).any(|w| w == &spki[..]));
     let thumbprint = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &certificate);
     assert_eq!(key["x5tS256"], json!(URL_SAFE_NO_PAD.encode(thumbprint)));
@@ -943,22 +940,22 @@ async fn two_nodes_creating_the_first_key_at_once_converge() {
     let acme = h.organization("acme").await;
     let ada = h.member(&acme, "ada@example.com").await;
     let a = h.session(&ada, &["email"]).await;
-    let b_alone = SessionService::new(tessera_store::memory::MemoryStore::store(), config())
-        .with_clock(h.clock.clone());
+    let b_store = tessera_store::memory::MemoryStore::store();
+    let b_alone = SessionService::new(b_store.clone(), config()).with_clock(h.clock.clone());
     b_alone.jwks().await.unwrap();
-    let b_key = b_alone.store().signing_keys.list_signing_keys().await.unwrap().remove(0);
-    h.service.store().signing_keys.insert_signing_key(&b_key).await.unwrap();
-    let b = SessionService::new(h.service.store().clone(), config()).with_clock(h.clock.clone());
+    let b_key = b_store.signing_keys.list_signing_keys().await.unwrap().remove(0);
+    h.store.signing_keys.insert_signing_key(&b_key).await.unwrap();
+    let b = SessionService::new(h.store.clone(), config()).with_clock(h.clock.clone());
 
     // Two active keys for a moment; both published, so each node's JWTs verify on the other.
-    let stored = h.service.store().signing_keys.list_signing_keys().await.unwrap();
+    let stored = h.store.signing_keys.list_signing_keys().await.unwrap();
     assert_eq!(active_kids(&stored).len(), 2);
     local(&b, a.full_jwt().expose()).await.unwrap();
 
     // B's first load settles it: every active key but the newest (by created_at, then kid) is
     // retired; A follows at its next reload (cache TTL).
     let from_b = b.authenticate(Authenticate::new(token(&a))).await.unwrap();
-    let stored = h.service.store().signing_keys.list_signing_keys().await.unwrap();
+    let stored = h.store.signing_keys.list_signing_keys().await.unwrap();
     assert_eq!(active_kids(&stored).len(), 1);
     let winner = active_kids(&stored)[0].to_owned();
     assert_eq!(header(from_b.jwt.as_ref().unwrap())["kid"], json!(winner));
@@ -1003,6 +1000,6 @@ async fn concurrent_first_use_on_one_store_leaves_one_signing_key() {
     }
     kids.dedup();
     assert_eq!(kids.len(), 1, "{kids:?}");
-    let stored = h.service.store().signing_keys.list_signing_keys().await.unwrap();
+    let stored = h.store.signing_keys.list_signing_keys().await.unwrap();
     assert_eq!(active_kids(&stored).len(), 1);
 }

@@ -22,8 +22,7 @@ async fn last_accessed(
     h: &Harness,
     issued: &tessera_api::IssuedSession,
 ) -> chrono::DateTime<chrono::Utc> {
-    h.service
-        .store()
+    h.store
         .sessions
         .find_session_by_id(
             issued.session.organization.id,
@@ -161,7 +160,7 @@ on_every_store! {
         let err = h.service.authenticate(request).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::CustomClaimsTooLarge);
 
-        let stored = h.service.store().sessions.find_session_by_token(&issued.token.hash(), h.service.clock().now()).await.unwrap();
+        let stored = h.store.sessions.find_session_by_token(&issued.token.hash(), h.service.clock().now()).await.unwrap();
         assert_eq!(stored.session, issued.session.session);
     }
 

@@ -10,20 +10,21 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
-use std::{
-    sync::{PoisonError, RwLock},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
+use tessera_api::SessionService;
 
-use super::{AppState, error::ApiError};
+use super::{AppState, error::ApiError, refresh::Refreshed};
 
 /// The deployment's credentials, as the server checks them. The secret's hash is re-read from
 /// the store at most every [`ProjectCredentials::REFRESH`], so `tessera secret rotate` (run next
-/// to a running server) takes effect on it within that time, on every node.
+/// to a running server) takes effect on it within that time, on every node; a secret that does
+/// not match triggers a re-read at most every [`ProjectCredentials::RETRY`], so a secret rotated
+/// a moment ago works at once. Re-reads are single-flight: a burst of wrong secrets is one store
+/// read at most.
 pub struct ProjectCredentials {
     pub project_id: String,
-    secret_hash: RwLock<([u8; 32], Instant)>,
+    secret_hash: Refreshed<[u8; 32]>,
 }
 
 impl std::fmt::Debug for ProjectCredentials {
@@ -38,22 +39,17 @@ impl std::fmt::Debug for ProjectCredentials {
 impl ProjectCredentials {
     /// How long a read of the secret's hash is trusted.
     pub const REFRESH: Duration = Duration::from_secs(5);
+    /// How often, at most, a secret that does not match re-reads the hash.
+    pub const RETRY: Duration = Duration::from_secs(1);
 
     pub fn new(project_id: impl Into<String>, secret_hash: [u8; 32]) -> Self {
-        Self {
-            project_id: project_id.into(),
-            secret_hash: RwLock::new((secret_hash, Instant::now())),
-        }
-    }
-
-    fn hash(&self) -> ([u8; 32], Instant) {
-        *self.secret_hash.read().unwrap_or_else(PoisonError::into_inner)
+        Self { project_id: project_id.into(), secret_hash: Refreshed::fresh(secret_hash) }
     }
 
     /// Whether `secret` (and `project_id`, when the client sent one) are this deployment's.
     pub fn accepts(&self, project_id: Option<&str>, secret: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let secret_ok: bool = digest.ct_eq(&self.hash().0).into();
+        let secret_ok: bool = digest.ct_eq(&self.secret_hash.get()).into();
         let project_ok = project_id.is_none_or(|id| {
             let sent: [u8; 32] = Sha256::digest(id.as_bytes()).into();
             let ours: [u8; 32] = Sha256::digest(self.project_id.as_bytes()).into();
@@ -62,21 +58,23 @@ impl ProjectCredentials {
         secret_ok & project_ok
     }
 
-    /// Re-reads the secret's hash if the last read is older than `max_age`.
-    async fn refresh_if_older(&self, store: &tessera_store::Store, max_age: Duration) {
-        if self.hash().1.elapsed() < max_age {
-            return;
-        }
-        match store.deployment.get_deployment().await {
-            Ok(Some(deployment)) => {
-                *self.secret_hash.write().unwrap_or_else(PoisonError::into_inner) =
-                    (deployment.secret_hash, Instant::now());
-            }
-            Ok(None) => tracing::error!("the deployment record is gone from the store"),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot re-read the API secret; keeping the cached one")
-            }
-        }
+    /// Re-reads the secret's hash if the last read is `max_age` old (one read at a time).
+    async fn refresh_if_older(&self, service: &SessionService, max_age: Duration) {
+        self.secret_hash
+            .refresh_if_older(max_age, || async {
+                match service.deployment().await {
+                    Ok(Some(deployment)) => Some(deployment.secret_hash),
+                    Ok(None) => {
+                        tracing::error!("the deployment record is gone from the store");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot re-read the API secret; keeping the cached one");
+                        None
+                    }
+                }
+            })
+            .await;
     }
 }
 
@@ -95,12 +93,11 @@ pub(super) async fn require_project(
         return ApiError::unauthorized().into_response();
     };
     let credentials = &state.credentials;
-    let store = state.service.store();
-    credentials.refresh_if_older(store, ProjectCredentials::REFRESH).await;
+    credentials.refresh_if_older(&state.service, ProjectCredentials::REFRESH).await;
     let mut authorized = credentials.accepts(project_id.as_deref(), &secret);
     if !authorized {
-        // A secret rotated a moment ago should work at once: re-read once, rate-limited.
-        credentials.refresh_if_older(store, Duration::from_secs(1)).await;
+        // A secret rotated a moment ago should work at once: re-read, rate-limited.
+        credentials.refresh_if_older(&state.service, ProjectCredentials::RETRY).await;
         authorized = credentials.accepts(project_id.as_deref(), &secret);
     }
     if authorized { next.run(request).await } else { ApiError::unauthorized().into_response() }

@@ -1,5 +1,13 @@
 //! `GET /metrics`: request counts and durations per route and status, in Prometheus' text
 //! format. Kept in process memory; each node reports its own.
+//!
+//! Every label comes from a closed set, so no client can grow the registry: the method is one of
+//! the seven the API knows or `other`, the route is a registered template or `unmatched`, the
+//! status is a number below 1000.
+//!
+//! Served on its own listener (`tessera serve --metrics-listen`), not on the API's: the only
+//! credential the API has is the project secret, which can mint sessions for anyone and must not
+//! sit in a scraper's configuration, and the API's listener may face the internet.
 
 use std::{
     collections::BTreeMap,
@@ -8,8 +16,12 @@ use std::{
     time::Duration,
 };
 
-use axum::http::{Method, header};
-use axum::response::IntoResponse;
+use axum::{
+    Router,
+    http::{Method, StatusCode, header},
+    response::IntoResponse,
+    routing,
+};
 
 #[derive(Default)]
 struct Series {
@@ -17,34 +29,43 @@ struct Series {
     seconds: f64,
 }
 
-type Key = (String, String, u16);
+type Key = (&'static str, String, u16);
 
 fn registry() -> &'static Mutex<BTreeMap<Key, Series>> {
     static REGISTRY: OnceLock<Mutex<BTreeMap<Key, Series>>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
 }
 
+/// The method's label: one of the methods the API knows, or `other`.
+pub(super) fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 7] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    KNOWN.iter().find(|known| *known == method).map_or("other", Method::as_str)
+}
+
+/// Counts a request. `route` is a registered route template or `unmatched`.
 pub(super) fn record(method: &Method, route: &str, status: u16, elapsed: Duration) {
     let mut series = registry().lock().unwrap_or_else(PoisonError::into_inner);
-    let entry = series.entry((method.as_str().to_owned(), route.to_owned(), status)).or_default();
+    let entry = series.entry((method_label(method), route.to_owned(), status)).or_default();
     entry.count += 1;
     entry.seconds += elapsed.as_secs_f64();
 }
 
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "operations",
-    operation_id = "metrics",
-    summary = "Prometheus metrics",
-    responses((
-        status = 200,
-        description = "Requests and durations per route template and status",
-        body = String,
-        content_type = "text/plain; version=0.0.4",
-    )),
-)]
-pub(super) async fn render() -> impl IntoResponse {
+/// The metrics listener's router: `GET /metrics` and nothing else (its requests are not counted).
+pub(super) fn router() -> Router {
+    Router::new()
+        .route("/metrics", routing::get(render))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Only GET /metrics is served here.\n") })
+}
+
+async fn render() -> impl IntoResponse {
     let series = registry().lock().unwrap_or_else(PoisonError::into_inner);
     let mut out = String::new();
     out.push_str("# HELP tessera_http_requests_total HTTP requests handled.\n");
@@ -66,4 +87,17 @@ pub(super) async fn render() -> impl IntoResponse {
             writeln!(out, "tessera_http_request_duration_seconds_count{{{labels}}} {}", s.count);
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_api_are_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        assert_eq!(method_label(&Method::TRACE), "other");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+    }
 }

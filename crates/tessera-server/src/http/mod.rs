@@ -1,30 +1,43 @@
 //! The HTTP API: routes, shared state, and the layers every request goes through.
 //!
 //! Layers, outermost first: request id + error rendering + access log + metrics
-//! ([`request_id::middleware`]), the body limit, then per route group Polar's error shapes on the
-//! Polar routes ([`polar_errors::render_polar_errors`]) and the project-credential check
-//! ([`auth::require_project`]). Handlers parse requests into domain values
-//! ([`parse`]), call the [`SessionService`], and answer with the views of `tessera-api`.
+//! ([`request_id::middleware`]), the request limits (concurrency, time budget:
+//! [`limits::enforce`]), the body limit, then per route group Polar's error shapes on the Polar
+//! routes ([`polar_errors::render_polar_errors`]) and the project-credential check
+//! ([`auth::require_project`]). Handlers parse requests into domain values ([`parse`]), call the
+//! [`SessionService`], and answer with the views of `tessera-api`. [`serve()`] runs a router on a
+//! listener with the connection limits (header-read timeout, shutdown deadline); `/metrics` has
+//! a router of its own ([`metrics_router`]), for a listener of its own.
 
 mod auth;
 mod directory;
+mod echo;
 mod error;
 mod extract;
+mod limits;
 mod meta;
 mod metrics;
 mod openapi;
 mod parse;
 mod polar;
 mod polar_errors;
+mod refresh;
 mod request_id;
+mod serve;
 mod sessions;
 mod status;
+
+use std::sync::Arc;
 
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing};
 use tessera_api::SessionService;
 
 pub use self::{
-    auth::ProjectCredentials, error::ApiError, request_id::HEADER as REQUEST_ID_HEADER,
+    auth::ProjectCredentials,
+    error::ApiError,
+    limits::RequestLimits,
+    request_id::HEADER as REQUEST_ID_HEADER,
+    serve::{ConnectionLimits, serve},
 };
 
 /// Request bodies larger than this are refused with `payload_too_large` (custom claims are
@@ -35,7 +48,14 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub service: SessionService,
-    pub credentials: std::sync::Arc<ProjectCredentials>,
+    pub credentials: Arc<ProjectCredentials>,
+    health: Arc<meta::HealthProbe>,
+}
+
+impl AppState {
+    pub fn new(service: SessionService, credentials: Arc<ProjectCredentials>) -> Self {
+        Self { service, credentials, health: Arc::new(meta::health_probe()) }
+    }
 }
 
 /// Registers `method "path" => handler` lines on a new router and returns it with the list of
@@ -102,13 +122,17 @@ fn public_routes() -> Routes {
     routes! {
         get "/v1/b2b/sessions/jwks/{project_id}" => sessions::jwks,
         get "/healthz" => meta::healthz,
-        get "/metrics" => metrics::render,
         get "/openapi.json" => meta::openapi,
     }
 }
 
-/// The whole API.
+/// The whole API, with the default [`RequestLimits`].
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, RequestLimits::default())
+}
+
+/// The whole API, with these request limits.
+pub fn router_with_limits(state: AppState, limits: RequestLimits) -> Router {
     let require_project = || middleware::from_fn_with_state(state.clone(), auth::require_project);
     let stytch = project_routes().router.route_layer(require_project());
     let polar = polar_project_routes()
@@ -133,6 +157,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(limits::Limiter::new(limits), limits::enforce))
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
+}
+
+/// `GET /metrics` (Prometheus text) and nothing else, for the listener of
+/// `tessera serve --metrics-listen`: see [`metrics`] for why it is not on the API's.
+pub fn metrics_router() -> Router {
+    metrics::router()
 }

@@ -16,7 +16,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{directory, meta, metrics, polar, sessions};
+use super::{directory, meta, polar, sessions};
 
 /// The document; [`document`] builds it once.
 #[derive(OpenApi)]
@@ -50,7 +50,6 @@ use super::{directory, meta, metrics, polar, sessions};
         polar::introspect,
         polar::user,
         meta::healthz,
-        metrics::render,
         meta::openapi,
     ),
     components(responses(tessera_api::views::stytch::ErrorBody)),
@@ -61,7 +60,7 @@ use super::{directory, meta, metrics, polar, sessions};
         (name = "sessions", description = "Stytch B2B member sessions, and Tessera's create"),
         (name = "rbac", description = "Stytch B2B RBAC policy"),
         (name = "polar", description = "Polar-compatible member sessions and customer portal"),
-        (name = "operations", description = "Health, metrics and this document"),
+        (name = "operations", description = "Health and this document"),
     )
 )]
 pub(super) struct ApiDoc;
@@ -185,7 +184,7 @@ mod tests {
             .chain(public_routes().list)
             .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
             .collect();
-        assert_eq!(routed.len(), 24, "a route was registered twice");
+        assert_eq!(routed.len(), 23, "a route was registered twice");
         assert_eq!(documented(&doc()), routed);
     }
 
@@ -258,8 +257,7 @@ mod tests {
         let doc = doc();
         let project = serde_json::json!([{PROJECT_BASIC: []}, {PROJECT_BEARER: []}]);
         let member = serde_json::json!([{MEMBER_SESSION: []}]);
-        let public =
-            ["/v1/b2b/sessions/jwks/{project_id}", "/healthz", "/metrics", "/openapi.json"];
+        let public = ["/v1/b2b/sessions/jwks/{project_id}", "/healthz", "/openapi.json"];
         for (method, path) in documented(&doc) {
             let security = &doc["paths"][&path][&method]["security"];
             if path.starts_with("/v1/customer-portal/") {

@@ -4,7 +4,11 @@
 use axum::{
     Json,
     extract::{FromRequestParts, MatchedPath, Request},
-    http::{HeaderValue, request::Parts},
+    http::{
+        HeaderValue,
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+        request::Parts,
+    },
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -44,9 +48,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
-/// Assigns the request id, renders [`ApiError`]s into Stytch's error body (the Polar routes'
-/// errors arrive already in Polar's, see [`super::polar_errors`]), logs one line per request
-/// (method, route, status, duration: never a header or a body) and counts it.
+/// Assigns the request id, renders [`ApiError`]s into Stytch's error body (their messages
+/// bounded by [`super::echo::bounded`]; the Polar routes' errors arrive already in Polar's, see
+/// [`super::polar_errors`]), logs one line per request (method, route, status, duration: never a
+/// header or a body) and counts it.
 pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
     let id = RequestId::generate();
     request.extensions_mut().insert(id.clone());
@@ -59,8 +64,14 @@ pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
-        let body = ErrorBody::custom(&id.0, error.status.as_u16(), error.error_type, error.message);
+        let message = super::echo::bounded(&error.message);
+        let body = ErrorBody::custom(&id.0, error.status.as_u16(), error.error_type, message);
+        // Headers the error set (`Retry-After`, `Allow`) stay; the body's are the new ones.
+        let mut headers = std::mem::take(response.headers_mut());
+        headers.remove(CONTENT_TYPE);
+        headers.remove(CONTENT_LENGTH);
         response = (error.status, Json(body)).into_response();
+        response.headers_mut().extend(headers);
     }
     if let Ok(value) = HeaderValue::from_str(&id.0) {
         response.headers_mut().insert(HEADER, value);
@@ -68,7 +79,8 @@ pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     super::metrics::record(&method, &route, status, elapsed);
-    tracing::info!(request_id = %id.0, %method, route, status, micros = elapsed.as_micros() as u64, "request");
+    let method = super::metrics::method_label(&method);
+    tracing::info!(request_id = %id.0, method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
 }
 

@@ -233,8 +233,7 @@ async fn jwks_policy_and_meta_routes() {
     let openapi = server.client().get(server.url("/openapi.json")).send().await.unwrap();
     let doc: serde_json::Value = openapi.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    let metrics =
-        server.client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains("tessera_http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/v1/b2b/sessions/jwks/{project_id}\""), "{metrics}");
 

@@ -1,4 +1,5 @@
-//! End-to-end tests: the real router on an ephemeral port, driven over HTTP.
+//! End-to-end tests: the real router on an ephemeral port, driven over HTTP, and the real
+//! binary as a child process.
 
 // Test code: a failed expectation should panic with its message.
 #![allow(clippy::unwrap_used)]
@@ -6,6 +7,12 @@
 mod api;
 mod bad_input;
 mod cli;
+mod echo;
+mod limits;
+mod metrics;
 mod polar;
+mod postgres;
+mod probes;
+mod process;
 mod server;
 mod tenancy;

@@ -1,17 +1,20 @@
 //! A running server and an HTTP client for it.
 
-use std::net::SocketAddr;
+use std::{future::pending, net::SocketAddr};
 
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tessera_server::{
     deployment::{self, Bootstrap},
-    http::{self, AppState},
+    http::{self, AppState, ConnectionLimits},
 };
+use tessera_store::Store;
 
 /// A server on 127.0.0.1:<ephemeral> over a fresh SQLite file, and its credentials.
 pub(crate) struct TestServer {
     pub(crate) base: String,
+    /// The metrics listener (`--metrics-listen`).
+    metrics_base: String,
     /// The data directory (`tessera.db` inside), for operator commands run next to the server.
     pub(crate) data_dir: std::path::PathBuf,
     pub(crate) project_id: String,
@@ -21,24 +24,36 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
-        Self::start_with(|service| service).await
+        Self::start_configured(|store| store, |service| service).await
     }
 
     /// A server whose service `configure` adjusts first (a policy, a manual clock...).
     pub(crate) async fn start_with(
         configure: impl FnOnce(tessera_api::SessionService) -> tessera_api::SessionService,
     ) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tessera-server-it-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-        ));
+        Self::start_configured(|store| store, configure).await
+    }
+
+    /// Like [`Self::start`], over what `wrap` makes of the fresh SQLite store (e.g. the store
+    /// with a counting repository in it).
+    pub(crate) async fn start_with_store(wrap: impl FnOnce(Store) -> Store) -> Self {
+        Self::start_configured(wrap, |service| service).await
+    }
+
+    async fn start_configured(
+        wrap: impl FnOnce(Store) -> Store,
+        configure: impl FnOnce(tessera_api::SessionService) -> tessera_api::SessionService,
+    ) -> Self {
+        let dir = fresh_dir("tessera-server-it");
         let store = tessera_store::sqlite::SqliteStore::open(dir.join("tessera.db"))
             .await
             .unwrap()
             .into_store();
+        let store = wrap(store);
         let Bootstrap::Created { credentials, secret } =
-            deployment::bootstrap(&store).await.unwrap()
+            deployment::bootstrap(&deployment::service_for_deployment(store.clone()))
+                .await
+                .unwrap()
         else {
             panic!("a fresh store has no deployment yet");
         };
@@ -47,13 +62,14 @@ impl TestServer {
             tessera_api::ServiceConfig::new(credentials.project_id.clone()),
         ));
         let project_id = credentials.project_id.clone();
-        let app = http::router(AppState { service, credentials });
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let app = http::router(AppState::new(service, credentials));
+        let (address, metrics_address) = (loopback().await, loopback().await);
+        let limits = ConnectionLimits::default();
+        tokio::spawn(http::serve(address.0, app, limits, pending()));
+        tokio::spawn(http::serve(metrics_address.0, http::metrics_router(), limits, pending()));
         Self {
-            base: format!("http://{address}"),
+            base: format!("http://{}", address.1),
+            metrics_base: format!("http://{}", metrics_address.1),
             data_dir: dir,
             project_id,
             secret: secret.expose().to_owned(),
@@ -83,6 +99,14 @@ impl TestServer {
 
     pub(crate) async fn post(&self, path: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// The text of `GET /metrics`, from the metrics listener.
+    pub(crate) async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.metrics_base);
+        let response = self.client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -151,6 +175,25 @@ impl TestServer {
         answer.expect(StatusCode::OK);
         answer.body
     }
+}
+
+/// A listener on 127.0.0.1:<ephemeral>, and its address.
+async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    (listener, address)
+}
+
+/// A new directory name under the system's temporary directory (not created).
+pub(crate) fn fresh_dir(prefix: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ))
 }
 
 /// A response, read whole.

@@ -37,7 +37,7 @@ mod sessions;
 
 use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 
 use crate::{
     error::{StoreError, StoreResult},
@@ -63,10 +63,14 @@ impl PostgresStore {
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Connects to `url` (`postgres://user:password@host:port/database?...`) and applies pending
-    /// migrations. Fails with `Open` if the URL is invalid, the server is unreachable or the
-    /// schema cannot be migrated.
+    /// migrations. Fails with `Open` if the URL is invalid (an unknown parameter included), the
+    /// server is unreachable or the schema cannot be migrated.
+    ///
+    /// TLS follows the URL's `sslmode` (`disable`, `prefer` (the default), `require`,
+    /// `verify-ca`, `verify-full`) and `sslrootcert`, as in libpq.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         // The URL may hold a password: never echo it.
+        check_parameters(url)?;
         let options = PgConnectOptions::from_str(url).map_err(|e| {
             StoreError::open(
                 "invalid PostgreSQL URL (expected postgres://user[:password]@host[:port]/database)",
@@ -74,6 +78,34 @@ impl PostgresStore {
             )
         })?;
         Self::connect_with(options).await
+    }
+
+    /// A printable description of the server `url` points to, for banners and messages:
+    /// `user@host:port/database`, plus the `sslmode` if it is not the default (`prefer`). Never
+    /// the password, whether in the userinfo or a `password=` parameter, nor anything else of
+    /// the query.
+    ///
+    /// ```
+    /// use tessera_store::postgres::PostgresStore;
+    ///
+    /// let shown =
+    ///     PostgresStore::describe_url("postgres://app:s3cret@db.internal/tessera?sslmode=require");
+    /// assert_eq!(shown, "app@db.internal:5432/tessera (sslmode=require)");
+    /// let shown = PostgresStore::describe_url("postgres://app@db/t?password=s3cret");
+    /// assert_eq!(shown, "app@db:5432/t");
+    /// assert_eq!(PostgresStore::describe_url("postgres://app:s3cret@db:port"), "(an invalid URL)");
+    /// assert_eq!(PostgresStore::describe_url("postgres://app@db/t?pasword=s3cret"), "app@db:5432/t");
+    /// ```
+    pub fn describe_url(url: &str) -> String {
+        // sqlx logs unknown parameters with their value: leave them out.
+        let Ok(options) = PgConnectOptions::from_str(&known_parameters_only(url).0) else {
+            return "(an invalid URL)".to_owned();
+        };
+        let target = describe_target(&options);
+        match options.get_ssl_mode() {
+            PgSslMode::Prefer => target,
+            mode => format!("{target} (sslmode={})", ssl_mode_name(mode)),
+        }
     }
 
     /// Like [`Self::connect`], from parsed options (e.g. with a `search_path`).
@@ -144,10 +176,89 @@ fn connect_failure(target: &str, e: &sqlx::Error) -> String {
         sqlx::Error::Io(io) => {
             format!("cannot connect to PostgreSQL at {target} ({io}): {START_HINT}")
         }
+        // `sslmode=require` against a server without TLS, an unverifiable certificate under
+        // `verify-ca`/`verify-full`, an unreadable `sslrootcert`.
+        sqlx::Error::Tls(tls) => format!(
+            "TLS with PostgreSQL at {target} failed ({tls}): check the URL's sslmode and \
+             sslrootcert, and that the server has TLS on"
+        ),
         sqlx::Error::PoolTimedOut => {
             format!("cannot connect to PostgreSQL at {target} (timed out): {START_HINT}")
         }
         _ => format!("cannot connect to PostgreSQL at {target}: {START_HINT}"),
+    }
+}
+
+/// The URL parameters sqlx understands. sqlx ignores any other with a log line that prints its
+/// value, so a mistyped `pasword=` would be logged and a mistyped `sslmod=require` would
+/// silently connect without TLS: both are refused instead.
+const KNOWN_PARAMETERS: [&str; 18] = [
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// Refuses a URL with a parameter sqlx does not know, naming the parameter (never its value).
+fn check_parameters(url: &str) -> StoreResult<()> {
+    match known_parameters_only(url).1 {
+        None => Ok(()),
+        Some(key) => Err(StoreError::Open {
+            message: format!(
+                "invalid PostgreSQL URL: unknown parameter `{key}` (known: {}, options[…])",
+                KNOWN_PARAMETERS.join(", ")
+            ),
+            source: None,
+        }),
+    }
+}
+
+/// `url` without the query parameters sqlx does not know, and the first of those (its name cut
+/// to 32 printable characters), if any.
+fn known_parameters_only(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
+    let query = query.split('#').next().unwrap_or_default();
+    let mut unknown = None;
+    let known: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            // `options[name]=value` sets one server option; brackets may be percent-encoded.
+            let is_known = key.starts_with("options[")
+                || key.starts_with("options%5B")
+                || KNOWN_PARAMETERS.contains(&key);
+            if !is_known && !pair.is_empty() && unknown.is_none() {
+                unknown = Some(key.chars().filter(char::is_ascii_graphic).take(32).collect());
+            }
+            is_known
+        })
+        .collect();
+    (format!("{base}?{}", known.join("&")), unknown)
+}
+
+/// `sslmode`'s value as written in a URL.
+fn ssl_mode_name(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
     }
 }
 
@@ -162,5 +273,32 @@ fn describe_target(options: &PgConnectOptions) -> String {
             options.get_host(),
             options.get_port()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_url_parameters_are_refused_without_their_value() {
+        for url in [
+            "postgres://u@h/d",
+            "postgres://u@h/d?",
+            "postgres://u:p@h/d?sslmode=require&application_name=a&options[search_path]=s",
+            "postgres://u@h/d?password=p&options=-c%20x%3Dy&options%5Bsearch_path%5D=s#frag",
+        ] {
+            assert!(check_parameters(url).is_ok(), "{url}");
+        }
+        for url in ["postgres://u@h/d?pasword=hunter2", "postgres://u@h/d?sslmode=require&sslmod=x"]
+        {
+            let message = check_parameters(url).unwrap_err().to_string();
+            assert!(message.contains("unknown parameter"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+        let (known, unknown) =
+            known_parameters_only("postgres://u@h/d?sslmode=require&pasword=hunter2&port=1#f");
+        assert_eq!(known, "postgres://u@h/d?sslmode=require&port=1");
+        assert_eq!(unknown.as_deref(), Some("pasword"));
     }
 }
