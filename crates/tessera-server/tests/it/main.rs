@@ -6,5 +6,6 @@
 mod api;
 mod bad_input;
 mod cli;
+mod fuzz_regressions;
 mod server;
 mod tenancy;
