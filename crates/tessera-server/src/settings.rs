@@ -86,6 +86,12 @@ pub struct ServiceArgs {
     /// Dead sessions are kept this many days before purge deletes them.
     #[arg(long, env = "TESSERA_PURGE_RETENTION_DAYS", default_value_t = 7, global = true)]
     pub purge_retention_days: i64,
+    /// How long a node trusts its cached signing keys before reading them again, in seconds
+    /// (1..=3600): the delay within which a key rotated elsewhere (`tessera keys rotate`, another
+    /// node) reaches this node. A retired key stays published for the JWT lifetime plus this
+    /// plus a minute.
+    #[arg(long, env = "TESSERA_KEY_CACHE_TTL_SECONDS", default_value_t = 60, global = true)]
+    pub key_cache_ttl_seconds: i64,
 }
 
 impl ServiceArgs {
@@ -103,6 +109,10 @@ impl ServiceArgs {
             return Err("--purge-retention-days must not be negative".into());
         }
         config.purge_retention = TimeDelta::days(self.purge_retention_days);
+        if !(1..=3600).contains(&self.key_cache_ttl_seconds) {
+            return Err("--key-cache-ttl-seconds must be 1 to 3600".into());
+        }
+        config.jwt.key_cache_ttl = TimeDelta::seconds(self.key_cache_ttl_seconds);
         let mut service = SessionService::new(store, config);
         if let Some(path) = &self.policy {
             let text = std::fs::read_to_string(path)

@@ -6,6 +6,10 @@
 mod api;
 mod bad_input;
 mod cli;
+mod crash;
 mod fuzz_regressions;
+mod multinode;
+mod postgres;
+mod processes;
 mod server;
 mod tenancy;
