@@ -11,6 +11,14 @@
 //!   `docs/benchmarks-authenticate.png` from their results (`bench.rs`). Needs PostgreSQL, installs
 //!   `wrk` with apt-get and matplotlib in `target/bench-venv` when missing. Never part of `test`:
 //!   benchmarks do not gate CI.
+//! - `fuzz [--seconds N] [TARGET]`: builds the libFuzzer targets of `fuzz/` and runs each for N
+//!   seconds (`fuzz.rs`); `test` runs each for a few seconds.
+//! - `crash [--cycles N]`: kill -9 of the real server under concurrent writes, N cycles per
+//!   backend (`crash.rs`); `test` runs 5.
+//! - `multinode [--rounds N]`: three nodes on one PostgreSQL, one through PgBouncer, N rounds
+//!   (`multinode.rs`); `test` runs one.
+//! - `soak [--minutes N]`: a real server at a steady fraction of its capacity, RSS and latency
+//!   per minute (`soak.rs`). Never part of `test`.
 //!
 //! Dependency-free on purpose: this crate is built before anything else on every invocation.
 
@@ -23,6 +31,10 @@ use std::{
 };
 
 mod bench;
+mod crash;
+mod fuzz;
+mod multinode;
+mod soak;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -39,6 +51,20 @@ tasks:
               --quick       fewer samples and N up to 10^5 instead of 10^6
               --only NAME   run one of token, jwt, authenticate, sessions, http, peer, keep the
                             others' results, and regenerate the report from all of them
+  fuzz      build the libFuzzer targets of fuzz/ and run each one
+              --seconds N   per target (default 60)
+              TARGET        only this one (token_parse, slug, email, external_id,
+                            claims_merge_patch, factor_input, policy_file, jwt_verify,
+                            http_bodies)
+  crash     kill -9 `tessera serve` under concurrent writes, then verify every acknowledged
+            write (SQLite and PostgreSQL)
+              --cycles N    kill/restart cycles per backend (default 50; `test` runs 5)
+  multinode three nodes on one private PostgreSQL, one through PgBouncer: cross-node sessions,
+            revokes, JWKS, key rotation, PostgreSQL restart (installs pgbouncer)
+              --rounds N    rounds (default 10; `test` runs 1)
+  soak      drive a release `tessera serve` at a steady fraction of its measured capacity and
+            report RSS and p50/p99 per minute
+              --minutes N   duration (default 10)
 ";
 
 fn main() -> ExitCode {
@@ -48,6 +74,10 @@ fn main() -> ExitCode {
         Some("lint") => lint(),
         Some("interop") => step("Stytch and Polar Python SDK interop", interop),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("crash") => crash::crash(&args[1..]),
+        Some("multinode") => multinode::multinode(&args[1..]),
+        Some("soak") => soak::soak(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -82,6 +112,20 @@ fn test() -> Result {
             "\nSKIPPED: the SDK interop needs python3 (with venv and pip); install it to run it"
         );
     }
+    // The multi-node test (in the nextest run) puts one node behind PgBouncer.
+    step("PgBouncer for the multi-node test", multinode::ensure_pgbouncer)?;
+    let tests = tests();
+    // The short form of the fuzzing, every target for a few seconds; run even when a test
+    // failed, so that one run reports both.
+    let fuzzing = fuzz::fuzz(&["--seconds".to_owned(), FUZZ_SECONDS_IN_TEST.to_string()]);
+    tests.and(fuzzing)
+}
+
+/// How long `cargo xtask test` runs each fuzz target.
+const FUZZ_SECONDS_IN_TEST: u64 = 5;
+
+/// Every test of the workspace, including the short forms of the crash and multi-node tests.
+fn tests() -> Result {
     if has_nextest() {
         step("cargo nextest run", || {
             cargo(&["nextest", "run", "--workspace", "--locked", "--no-fail-fast"])
@@ -302,6 +346,82 @@ fn read_announcement(stdout: std::process::ChildStdout) -> Result<(String, Strin
     Err("tessera serve exited before announcing its address, project id and secret".into())
 }
 
+/// Runs the tessera-server integration tests whose names contain `filter`, ignored ones too,
+/// with `env` set and their output shown (the long forms of the crash and multi-node tests print
+/// their figures).
+fn run_server_tests(filter: &str, env: &[(&str, String)]) -> Result {
+    let mut command = Command::new(cargo_bin());
+    if has_nextest() {
+        command.args([
+            "nextest",
+            "run",
+            "--locked",
+            "--package",
+            "tessera-server",
+            "--test",
+            "it",
+            "--no-capture",
+            "--no-fail-fast",
+            "--run-ignored",
+            "all",
+            filter,
+        ]);
+    } else {
+        command.args([
+            "test",
+            "--locked",
+            "--package",
+            "tessera-server",
+            "--test",
+            "it",
+            filter,
+            "--",
+            "--nocapture",
+            "--include-ignored",
+        ]);
+    }
+    command.current_dir(workspace_root()).envs(env.iter().map(|(k, v)| (k, v)));
+    run(&mut command)
+}
+
+/// The value of `--name N` in `args`, or `default`; any other argument is an error.
+fn number_flag(args: &[String], name: &str, default: u64) -> Result<u64> {
+    match args {
+        [] => Ok(default),
+        [flag, value] if flag == name => {
+            value.parse().ok().filter(|&n| n > 0).ok_or(format!("{name} takes a positive number"))
+        }
+        _ => Err(format!("expected at most `{name} N`, got {args:?}")),
+    }
+}
+
+/// `apt-get install -y <packages>` (through sudo when not root), updating the package lists
+/// and trying again if the first attempt fails.
+fn apt_install(packages: &[&str]) -> Result {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt_get = |args: &[&str]| {
+        let mut command = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut command)
+    };
+    let install: Vec<&str> = ["install", "-y", "-qq"].iter().chain(packages).copied().collect();
+    if apt_get(&install).is_err() {
+        eprintln!("xtask: apt-get install failed; updating the package lists and trying again");
+        apt_get(&["update", "-qq"])?;
+        apt_get(&install)?;
+    }
+    Ok(())
+}
+
 fn run(command: &mut Command) -> Result {
     // Name the program and its arguments only: the environment may hold secrets.
     let shown = std::iter::once(command.get_program())
@@ -313,13 +433,13 @@ fn run(command: &mut Command) -> Result {
     if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
-fn step(name: &str, run: impl FnOnce() -> Result) -> Result {
+fn step<T>(name: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
     eprintln!("\n==> {name}");
     let started = Instant::now();
     let result = run();
     let secs = started.elapsed().as_secs_f64();
     match &result {
-        Ok(()) => eprintln!("==> {name}: ok ({secs:.1}s)"),
+        Ok(_) => eprintln!("==> {name}: ok ({secs:.1}s)"),
         Err(_) => eprintln!("==> {name}: FAILED ({secs:.1}s)"),
     }
     result

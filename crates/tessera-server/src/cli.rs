@@ -287,9 +287,12 @@ async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> R
     };
     let bootstrap = deployment::bootstrap(&unbound).await?;
     let service = settings.build(opened, &bootstrap.credentials().project_id)?;
+    // Create the first signing key now rather than on the first request, and before saying
+    // "listening": a node started after this one's banner finds the key instead of racing to
+    // make its own. The banner comes either way, so a secret just created is never lost.
+    let keys = service.jwks().await;
     announce(&bootstrap, store, address, metrics_address);
-    // Create the first signing key now rather than on the first request.
-    service.jwks().await.map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
+    keys.map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
 
     let purger = (args.purge_interval_seconds > 0).then(|| {
         let service = service.clone();

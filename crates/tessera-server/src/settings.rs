@@ -66,6 +66,9 @@ fn is_postgres(url: &str) -> bool {
 }
 
 /// The longest retention purge accepts: ten years.
+/// The longest key cache TTL accepted (an hour).
+const MAX_KEY_CACHE_TTL_SECONDS: i64 = 3600;
+
 const MAX_RETENTION_DAYS: i64 = 3660;
 
 /// How the service behaves.
@@ -99,6 +102,13 @@ pub struct ServiceArgs {
     #[arg(long, env = "TESSERA_PURGE_RETENTION_DAYS", default_value_t = 7, global = true,
           value_parser = |text: &str| in_range(text, 0..=MAX_RETENTION_DAYS, "days"), allow_negative_numbers = true)]
     pub purge_retention_days: i64,
+    /// How long a node trusts its cached signing keys before reading them again, in seconds
+    /// (1..=3600): the delay within which a key rotated elsewhere (`tessera keys rotate`, another
+    /// node) reaches this node. A retired key stays published for the JWT lifetime plus this
+    /// plus a minute.
+    #[arg(long, env = "TESSERA_KEY_CACHE_TTL_SECONDS", default_value_t = 60, global = true,
+          value_parser = |text: &str| in_range(text, 1..=MAX_KEY_CACHE_TTL_SECONDS, "seconds"), allow_negative_numbers = true)]
+    pub key_cache_ttl_seconds: i64,
 }
 
 impl ServiceArgs {
@@ -116,6 +126,12 @@ impl ServiceArgs {
             return Err(format!("--purge-retention-days must be in 0..={MAX_RETENTION_DAYS}"));
         }
         config.purge_retention = TimeDelta::days(self.purge_retention_days); // in range: no overflow
+        if !(1..=MAX_KEY_CACHE_TTL_SECONDS).contains(&self.key_cache_ttl_seconds) {
+            return Err(format!(
+                "--key-cache-ttl-seconds must be in 1..={MAX_KEY_CACHE_TTL_SECONDS}"
+            ));
+        }
+        config.jwt.key_cache_ttl = TimeDelta::seconds(self.key_cache_ttl_seconds);
         let mut service = SessionService::new(store, config);
         if let Some(path) = &self.policy {
             let text = std::fs::read_to_string(path)

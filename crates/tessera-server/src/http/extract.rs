@@ -38,14 +38,26 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "Expected a JSON body with `Content-Type: application/json`.".to_owned()
         }
         JsonRejection::JsonSyntaxError(e) => {
-            format!("The body is not valid JSON: {}", e.body_text())
+            format!("The body is not valid JSON: {}", bounded(&e.body_text()))
         }
         JsonRejection::JsonDataError(e) => {
-            format!("The body does not fit this route: {}", e.body_text())
+            format!("The body does not fit this route: {}", bounded(&e.body_text()))
         }
-        other => format!("The body could not be read: {}", other.body_text()),
+        other => format!("The body could not be read: {}", bounded(&other.body_text())),
     };
     ApiError::new(ErrorType::InvalidRequest, message)
+}
+
+/// serde's explanation, cut to a printable prefix: it names the path to the bad value, and the
+/// path holds the body's own keys, so a 60 KiB key would otherwise come back whole (found by
+/// the `http_bodies` fuzz target).
+fn bounded(explanation: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    let mut out: String = explanation.chars().filter(|c| !c.is_control()).take(MAX_CHARS).collect();
+    if explanation.chars().filter(|c| !c.is_control()).nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Query parameters.

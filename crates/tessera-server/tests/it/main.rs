@@ -7,12 +7,17 @@
 mod api;
 mod bad_input;
 mod cli;
+mod crash;
 mod echo;
+mod fuzz_regressions;
 mod limits;
 mod metrics;
+mod multinode;
+mod pg_cluster;
 mod polar;
 mod postgres;
 mod probes;
 mod process;
+mod processes;
 mod server;
 mod tenancy;
