@@ -5,10 +5,11 @@
 //! `$JWT` in the body become a live organization id, member id, session token and session JWT.
 //!
 //! Oracles: never a panic; never a 5xx (the memory store cannot be unavailable, so every
-//! failure is the client's); every answer is JSON, with a `request_id` (but Polar's member
-//! session, which has none); every failure
-//! is Stytch's error body with an `error_type`, whose message echoes at most a bounded part of
-//! the input.
+//! failure is the client's); every answer is JSON with a `request-id` header. On the Stytch and
+//! Tessera routes every answer has the `request_id` in the body too, and every failure is
+//! Stytch's error body with an `error_type`, whose message echoes at most a bounded part of the
+//! input; on the Polar routes every failure is one of Polar's bodies (`{error, detail}`, or the
+//! 422 `{detail: [{loc, msg, type}]}`), equally bounded.
 #![no_main]
 
 use axum::http::Method;
@@ -23,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&route, body)) = data.split_first() else { return };
     let server = Server::get();
     let fixture = server.fixture();
-    let (method, path) = match route % 9 {
+    let polar = matches!(route % 11, 8 | 9);
+    let (method, path) = match route % 11 {
         0 => (Method::POST, "/v1/b2b/organizations".to_owned()),
         1 => (Method::PUT, format!("/v1/b2b/organizations/{}", fixture.organization_id)),
         2 => (Method::POST, format!("/v1/b2b/organizations/{}/members", fixture.organization_id)),
@@ -38,27 +40,53 @@ fuzz_target!(|data: &[u8]| {
         5 => (Method::POST, "/v1/b2b/sessions/authenticate".to_owned()),
         6 => (Method::POST, "/v1/b2b/sessions/revoke".to_owned()),
         7 => (Method::POST, "/v1/b2b/sessions/exchange".to_owned()),
-        _ => (Method::POST, "/v1/member-sessions/".to_owned()),
+        8 => (Method::POST, "/v1/member-sessions/".to_owned()),
+        9 => (Method::POST, "/v1/customer-sessions/".to_owned()),
+        _ => (Method::POST, "/v1/b2b/sessions/factors".to_owned()),
     };
     let answer = server.call(method.clone(), &path, fill_in(body, &fixture));
     let status = answer.status;
     assert!(!status.is_server_error(), "{method} {path} answered {status}: {}", answer.text());
+    assert!(answer.request_id.is_some(), "{method} {path}: no request-id header");
     let json = answer.json();
-    // Polar's member session is its own shape, without Stytch's envelope.
-    let polar_success = route % 9 == 8 && status.is_success();
-    assert!(
-        polar_success || json["request_id"].is_string(),
-        "{method} {path}: no request_id in {json}"
-    );
+    if polar {
+        if !status.is_success() {
+            check_polar_error(&method, &path, &json);
+        }
+        return;
+    }
+    assert!(json["request_id"].is_string(), "{method} {path}: no request_id in {json}");
     if !status.is_success() {
         assert!(json["error_type"].is_string(), "{method} {path}: no error_type in {json}");
         assert_eq!(json["status_code"], status.as_u16(), "{method} {path}: {json}");
-        let message = json["error_message"].as_str().unwrap_or_default();
-        assert!(
-            message.len() <= MAX_ERROR_MESSAGE,
-            "{method} {path}: a {}-byte error message echoes the input: {:?}",
-            message.len(),
-            message.chars().take(200).collect::<String>()
-        );
+        check_bounded(&method, &path, json["error_message"].as_str().unwrap_or_default());
     }
 });
+
+/// Polar's error bodies: `{error, detail}`, or the 422 `{detail: [{loc, msg, type}]}`.
+fn check_polar_error(method: &Method, path: &str, json: &serde_json::Value) {
+    match &json["detail"] {
+        serde_json::Value::Array(items) => {
+            assert!(!items.is_empty(), "{method} {path}: an empty validation error: {json}");
+            for item in items {
+                assert!(item["loc"].is_array(), "{method} {path}: no loc in {json}");
+                assert!(item["type"].is_string(), "{method} {path}: no type in {json}");
+                check_bounded(method, path, item["msg"].as_str().unwrap_or_default());
+            }
+        }
+        serde_json::Value::String(detail) => {
+            assert!(json["error"].is_string(), "{method} {path}: no error in {json}");
+            check_bounded(method, path, detail);
+        }
+        _ => panic!("{method} {path}: not one of Polar's error bodies: {json}"),
+    }
+}
+
+fn check_bounded(method: &Method, path: &str, message: &str) {
+    assert!(
+        message.len() <= MAX_ERROR_MESSAGE,
+        "{method} {path}: a {}-byte error message echoes the input: {:?}",
+        message.len(),
+        message.chars().take(200).collect::<String>()
+    );
+}

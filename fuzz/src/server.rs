@@ -27,6 +27,8 @@ use tower::ServiceExt;
 #[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
+    /// The `request-id` header, which every answer carries.
+    pub request_id: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -79,13 +81,15 @@ impl Server {
         let (router, authorization, service) = runtime.block_on(async {
             let store = MemoryStore::store();
             let Bootstrap::Created { credentials, secret } =
-                deployment::bootstrap(&store).await.unwrap()
+                deployment::bootstrap(&deployment::service_for_deployment(store.clone()))
+                    .await
+                    .unwrap()
             else {
                 panic!("a fresh memory store has no deployment yet");
             };
             let service =
                 SessionService::new(store, ServiceConfig::new(credentials.project_id.clone()));
-            let router = http::router(AppState { service: service.clone(), credentials });
+            let router = http::router(AppState::new(service.clone(), credentials));
             (router, format!("Bearer {}", secret.expose()), service)
         });
         Server {
@@ -110,8 +114,13 @@ impl Server {
         self.runtime.block_on(async {
             let response = self.router.clone().oneshot(request).await.unwrap();
             let status = response.status();
+            let request_id = response
+                .headers()
+                .get("request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
-            Answer { status, body }
+            Answer { status, request_id, body }
         })
     }
 

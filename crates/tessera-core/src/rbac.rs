@@ -510,6 +510,16 @@ mod tests {
     }
 
     #[test]
+    fn a_member_holds_at_most_the_bounded_number_of_roles() {
+        let policy = policy();
+        let at_limit = roles(&["editor"; MAX_ROLES_PER_MEMBER]);
+        assert!(policy.check_assignable(&at_limit).is_ok());
+        let over = roles(&["editor"; MAX_ROLES_PER_MEMBER + 1]);
+        let err = policy.check_assignable(&over).unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::TooManyRoles);
+    }
+
+    #[test]
     fn redefining_default_roles_is_allowed() {
         let policy = Policy::from_json(
             &json!({"roles": [{"role_id": "tessera_member", "permissions": [{"resource_id": "tessera.self", "actions": ["read"]}]}]})

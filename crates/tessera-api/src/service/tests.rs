@@ -359,3 +359,34 @@ fn url_encoding_keeps_unreserved_only() {
     assert_eq!(url_encode("acme-corp.eu_1~x"), "acme-corp.eu_1~x");
     assert_eq!(url_encode("é"), "%C3%A9");
 }
+
+#[test]
+fn requests_that_hold_secrets_print_them_redacted() {
+    let secret = a_token().expose().to_owned();
+    let factor: tessera_core::FactorInput =
+        serde_json::from_value(json!({"type": "totp", "delivery_method": "authenticator_app"}))
+            .unwrap();
+    let shown = [
+        format!("{:?}", Credential::Token(secret.clone())),
+        format!("{:?}", Credential::Jwt(secret.clone())),
+        format!("{:?}", Revoke::Token(secret.clone())),
+        format!("{:?}", Revoke::Jwt(secret.clone())),
+        format!("{:?}", AddFactor::new(secret.clone(), factor)),
+        format!("{:?}", Authenticate::new(Credential::Token(secret.clone()))),
+        format!(
+            "{:?}",
+            Exchange {
+                credential: Credential::Jwt(secret.clone()),
+                organization: OrganizationId::parse("01900000-0000-7000-8000-000000000001")
+                    .unwrap()
+                    .into(),
+                duration: None,
+                custom_claims: None,
+            }
+        ),
+    ];
+    for shown in shown {
+        assert!(!shown.contains(&secret), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 use tessera_api::{
     AddFactor, Authenticate, Clock, Credential, Exchange, ServiceConfig, SessionService,
     UpdateMember, UpdateOrganization,
@@ -513,4 +513,68 @@ impl MemberRepository for ReadTogether {
     async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId> {
         self.inner.find_member_organization(member_id).await
     }
+}
+
+/// Every free-text field is bounded by its parser, so the largest session Tessera accepts still
+/// makes a JWT that Tessera itself verifies, locally and remotely (before the bounds, 40 large
+/// factors made a JWT over Tessera's own size limit).
+#[tokio::test]
+async fn the_largest_session_makes_a_jwt_tessera_verifies() {
+    use tessera_core::{FactorText, factor::MAX_FACTORS_PER_SESSION, rbac::MAX_ROLES_PER_MEMBER};
+    let roles: Vec<Value> = (0..MAX_ROLES_PER_MEMBER)
+        .map(|i| json!({"role_id": format!("{i:0>128}"), "permissions": []}))
+        .collect();
+    let policy =
+        tessera_core::Policy::from_json(&json!({"resources": [], "roles": roles}).to_string())
+            .unwrap();
+    let h = Harness::memory();
+    let service = h.service.clone().with_policy(policy.clone());
+    let acme = h.organization("acme").await;
+    let mut create = tessera_api::CreateMember::new(
+        tessera_core::EmailAddress::parse(&format!("{}@example.com", "a".repeat(64))).unwrap(),
+    );
+    create.roles = policy
+        .roles()
+        .iter()
+        .filter(|r| !r.role_id.as_str().starts_with("tessera_"))
+        .map(|r| r.role_id.clone())
+        .collect();
+    assert_eq!(create.roles.len(), MAX_ROLES_PER_MEMBER);
+    let (member, _) = service.create_member(&acme.id.into(), create).await.unwrap();
+
+    let long = "x".repeat(FactorText::MAX_CHARS);
+    let mut request = tessera_api::CreateSession::new(acme.id.into(), MemberRef::Id(member.id));
+    for i in 0..MAX_FACTORS_PER_SESSION {
+        let id = format!("{i}{}", &long[1..]);
+        request = request.with_factor(
+            serde_json::from_value(json!({
+                "type": "sso", "delivery_method": "sso_saml",
+                "saml_sso_factor": {"id": id, "provider_id": long, "external_id": long}
+            }))
+            .unwrap(),
+        );
+    }
+    // Custom claims at their limit.
+    let mut claims = serde_json::Map::new();
+    claims.insert(
+        "big".into(),
+        json!("y".repeat(tessera_core::claims::MAX_CUSTOM_CLAIMS_BYTES - 12)),
+    );
+    request.custom_claims = Some(Value::Object(claims));
+    request.attributes = tessera_core::SessionAttributes {
+        ip_address: Some("9".repeat(64)),
+        user_agent: Some("u".repeat(1024)),
+    };
+    let issued = service.create_session(request).await.unwrap();
+    let jwt = issued.full_jwt().expose();
+    assert!(jwt.len() > 20_000, "the JWT is as large as it gets: {} bytes", jwt.len());
+    local(&service, jwt).await.unwrap();
+    remote(&service, jwt).await.unwrap();
+
+    // One factor more is refused, before anything is stored.
+    let err = service
+        .add_factor(AddFactor::new(issued.token.expose(), factor_input("totp")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::InvalidAuthenticationFactor);
 }

@@ -316,3 +316,105 @@ async fn polar_member_sessions_and_the_customer_portal() {
     let refused = crate::server::Answer::from(refused).await;
     crate::polar::expect_polar_error(&refused, StatusCode::UNAUTHORIZED, "Unauthorized");
 }
+
+/// MFA over HTTP: a single-factor sign-in into a `REQUIRED_FOR_ALL` organization is answered as
+/// an intermediate session (no JWT); `POST /v1/b2b/sessions/factors` completes it, rotating the
+/// token; a later step-up ends every earlier token and JWT; tightening the policy makes the next
+/// authenticate of a single-factor session `403 mfa_required`.
+#[tokio::test]
+async fn step_up_over_http_completes_mfa_and_rotates_the_token() {
+    let server = TestServer::start().await;
+    let acme = server.organization("acme").await;
+    let acme_id = acme["organization_id"].as_str().unwrap().to_owned();
+    let ada = server.member(&acme_id, "ada@example.com").await;
+    let ada_id = ada["member_id"].as_str().unwrap().to_owned();
+
+    // A full session first, in an organization that does not require MFA yet.
+    let early = server.session(&acme_id, &ada_id).await;
+    let early_token = early["session_token"].as_str().unwrap().to_owned();
+    server
+        .call(
+            Method::PUT,
+            &format!("/v1/b2b/organizations/{acme_id}"),
+            Some(json!({"mfa_policy": "REQUIRED_FOR_ALL"})),
+        )
+        .await
+        .expect(StatusCode::OK);
+    server
+        .post("/v1/b2b/sessions/authenticate", json!({"session_token": early_token}))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "mfa_required");
+
+    // A single-factor sign-in now is pending MFA.
+    let pending = server.session(&acme_id, &ada_id).await;
+    assert_eq!(pending["member_authenticated"], false);
+    assert_eq!(pending["session_jwt"], "");
+    assert_eq!(pending["session_token"], "");
+    assert!(pending["mfa_required"].is_object());
+    let intermediate = pending["intermediate_session_token"].as_str().unwrap().to_owned();
+    assert!(intermediate.starts_with("tsr_mst_"));
+    server
+        .post("/v1/b2b/sessions/authenticate", json!({"session_token": intermediate}))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "mfa_required");
+
+    // Both tokens, or neither, are argument errors.
+    let totp = json!({"type": "totp", "delivery_method": "authenticator_app"});
+    server
+        .post("/v1/b2b/sessions/factors", json!({"authentication_factor": totp}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "no_session_arguments");
+    server
+        .post(
+            "/v1/b2b/sessions/factors",
+            json!({"session_token": intermediate, "intermediate_session_token": intermediate, "authentication_factor": totp}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "too_many_session_arguments");
+
+    let stepped = server
+        .post(
+            "/v1/b2b/sessions/factors",
+            json!({"intermediate_session_token": intermediate, "authentication_factor": totp}),
+        )
+        .await;
+    stepped.expect(StatusCode::OK);
+    assert_eq!(stepped.body["member_authenticated"], true);
+    assert_eq!(stepped.body["intermediate_session_token"], "");
+    let token = stepped.body["session_token"].as_str().unwrap().to_owned();
+    let jwt = stepped.body["session_jwt"].as_str().unwrap().to_owned();
+    assert_ne!(token, intermediate, "the token is rotated");
+    assert_eq!(
+        stepped.body["member_session"]["authentication_factors"].as_array().unwrap().len(),
+        2
+    );
+    server
+        .post("/v1/b2b/sessions/authenticate", json!({"session_token": intermediate}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "session_not_found");
+    server
+        .post("/v1/b2b/sessions/authenticate", json!({"session_jwt": jwt}))
+        .await
+        .expect(StatusCode::OK);
+
+    // A further step-up ends the token and the JWT from before it.
+    let again = server
+        .post(
+            "/v1/b2b/sessions/factors",
+            json!({"session_token": token,
+                   "authentication_factor": {"type": "password", "delivery_method": "knowledge"}}),
+        )
+        .await;
+    again.expect(StatusCode::OK);
+    for stale in [json!({"session_token": token}), json!({"session_jwt": jwt})] {
+        server
+            .post("/v1/b2b/sessions/authenticate", stale)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "session_not_found");
+    }
+    let fresh = again.body["session_token"].as_str().unwrap();
+    server
+        .post("/v1/b2b/sessions/authenticate", json!({"session_token": fresh}))
+        .await
+        .expect(StatusCode::OK);
+}

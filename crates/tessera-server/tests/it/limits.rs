@@ -117,7 +117,11 @@ async fn shutdown_finishes_in_flight_requests_and_exits_by_its_deadline() {
     // Both are in flight once a third request is refused.
     let deadline = Instant::now() + BOUND;
     while health(&server).await.status == 200 {
-        assert!(Instant::now() < deadline, "the two requests never got in");
+        assert!(
+            Instant::now() < deadline,
+            "the two requests never got in; the server said:\n{}",
+            server.stderr()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

@@ -469,6 +469,22 @@ async fn unique_violations_map_to_their_constraint() {
     assert!(matches!(err, StoreError::Conflict(Constraint::SigningKeyId)), "{err:?}");
 }
 
+/// A value PostgreSQL cannot store (a NUL in text: SQLSTATE 22021) that slipped past the parsers
+/// is the request's fault: `InvalidValue` (a 400), never `Unavailable` (a 503), and nothing is
+/// written.
+#[tokio::test]
+async fn values_postgres_cannot_store_are_invalid_not_unavailable() {
+    let Some(store) = fresh_store().await else { return };
+    let (org, _, _, _) = tenant(&store, "acme").await;
+    let mut nul = member(&org, "nul@acme.example");
+    nul.name = Some("Ada\u{0}Lovelace".into());
+    let err = store.members.create_member(&nul).await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidValue { .. }), "{err:?}");
+    assert_eq!(err.error_type(), tessera_core::ErrorType::InvalidRequest);
+    let err = store.members.get_member(org.id, &MemberRef::Id(nul.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(Entity::Member)), "{err:?}");
+}
+
 #[tokio::test]
 async fn foreign_keys_map_to_not_found() {
     let Some(store) = fresh_store().await else { return };

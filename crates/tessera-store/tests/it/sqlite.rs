@@ -314,9 +314,10 @@ async fn damaged_rows_are_corrupt_errors_not_panics() {
 }
 
 /// Polls a future once: reads, and writes whose lock is free, finish on the calling thread
-/// without waiting for another thread.
+/// without waiting for another thread. Unconstrained by tokio's cooperative budget, which could
+/// otherwise make a free lock answer `Pending` once the test task has used its budget.
 fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
-    let mut future = pin!(future);
+    let mut future = pin!(tokio::task::unconstrained(future));
     future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
 }
 
@@ -340,4 +341,45 @@ async fn the_hot_path_completes_inline_without_a_thread_hop() {
         Poll::Ready(touched) => assert_eq!(touched.expect("touch").times.last_accessed_at, now),
         Poll::Pending => panic!("an uncontended touch waited for another thread"),
     }
+}
+
+/// Work that grows with the data (a cascading delete of an organization or a member, revoking
+/// every session of a member) leaves the async worker for the blocking pool. Another connection
+/// holds SQLite's write lock meanwhile, so the work cannot finish until it is released: on the
+/// blocking pool the first poll answers `Pending` at once; run inline, it would block this
+/// thread in SQLite's busy wait and come back `Ready`. Dropped after that poll, the work still
+/// runs to its end on the blocking pool, holding the store's writer, so the next write waits for
+/// it and sees all of its effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_writes_leave_the_async_workers() {
+    let path = temp_db_path();
+    let store = SqliteStore::open(&path).await.expect("open").into_store();
+    let mut fx = Fixture::new(store.clone());
+    let a = fx.tenant("alpha").await;
+    let b = fx.tenant("beta").await;
+    let now = t0() + TimeDelta::minutes(1);
+    let blocker = raw_connection(&path);
+    let hold_write_lock = || blocker.execute_batch("BEGIN IMMEDIATE").expect("write lock");
+    let release = || blocker.execute_batch("COMMIT").expect("release");
+
+    hold_write_lock();
+    let revoke = store.sessions.revoke_member_sessions(a.organization.id, a.member.id, now);
+    assert!(poll_once(revoke).is_pending(), "a revoke of all a member's sessions ran inline");
+    release();
+    let again = store.sessions.revoke_member_sessions(a.organization.id, a.member.id, now);
+    assert_eq!(again.await.unwrap(), 0, "the dropped revoke finished first");
+
+    hold_write_lock();
+    let delete = store.members.delete_member(a.organization.id, a.member.id);
+    assert!(poll_once(delete).is_pending(), "a member's cascading delete ran inline");
+    release();
+    let again = store.members.delete_member(a.organization.id, a.member.id).await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+
+    hold_write_lock();
+    let delete = store.organizations.delete_organization(b.organization.id);
+    assert!(poll_once(delete).is_pending(), "an organization's cascading delete ran inline");
+    release();
+    let again = store.organizations.delete_organization(b.organization.id).await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
 }

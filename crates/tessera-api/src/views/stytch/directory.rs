@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tessera_core::{MemberId, MfaPolicy, OrganizationId, RoleId, rbac::ADMIN_ROLE};
+use tessera_core::{MemberId, OrganizationId, RoleId, rbac::ADMIN_ROLE};
 
 use crate::views::time;
 
@@ -199,7 +199,7 @@ impl Organization {
             email_invites: NOT_ALLOWED.to_owned(),
             auth_methods: ALL_ALLOWED.to_owned(),
             allowed_auth_methods: Vec::new(),
-            mfa_policy: mfa_policy_name(organization.settings.mfa_policy).to_owned(),
+            mfa_policy: organization.settings.mfa_policy.as_str().to_owned(),
             rbac_email_implicit_role_assignments: Vec::new(),
             mfa_methods: ALL_ALLOWED.to_owned(),
             allowed_mfa_methods: Vec::new(),
@@ -224,13 +224,5 @@ impl Organization {
 impl From<&tessera_core::Organization> for Organization {
     fn from(organization: &tessera_core::Organization) -> Self {
         Self::new(organization)
-    }
-}
-
-/// Stytch's `mfa_policy` value.
-pub fn mfa_policy_name(policy: MfaPolicy) -> &'static str {
-    match policy {
-        MfaPolicy::Optional => "OPTIONAL",
-        MfaPolicy::RequiredForAll => "REQUIRED_FOR_ALL",
     }
 }

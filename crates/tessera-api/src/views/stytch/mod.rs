@@ -20,7 +20,7 @@ mod tests;
 
 pub use directory::{
     ALL_ALLOWED, DIRECT_ASSIGNMENT, MEMBER_STATUS_ACTIVE, Member, MemberRole, MemberRoleSource,
-    NOT_ALLOWED, Organization, mfa_policy_name,
+    NOT_ALLOWED, Organization,
 };
 pub use rbac::{OrgPolicy, Policy, PolicyPermission, PolicyResource, PolicyRole, PolicyScope};
 pub use responses::{
