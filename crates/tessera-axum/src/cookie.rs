@@ -47,6 +47,38 @@ impl Default for CookieSettings {
 }
 
 impl CookieSettings {
+    /// The `Set-Cookie` values that hand a new session to a browser: the token cookie and, if
+    /// there is one, the JWT cookie, both for `max_age` (the session's remaining lifetime). For
+    /// a sign-in or step-up handler.
+    ///
+    /// ```
+    /// use chrono::TimeDelta;
+    /// let cookies = tessera_axum::CookieSettings::default()
+    ///     .session_cookies("tsr_mst_…", Some("e.y.J"), TimeDelta::minutes(60));
+    /// assert_eq!(cookies.len(), 2);
+    /// ```
+    pub fn session_cookies(
+        &self,
+        token: &str,
+        jwt: Option<&str>,
+        max_age: TimeDelta,
+    ) -> Vec<HeaderValue> {
+        let mut cookies: Vec<HeaderValue> =
+            self.set(&self.token_name, token, max_age).into_iter().collect();
+        cookies.extend(jwt.and_then(|jwt| self.set(&self.jwt_name, jwt, max_age)));
+        cookies
+    }
+
+    /// The `Set-Cookie` values that remove both session cookies (for a logout handler).
+    ///
+    /// ```
+    /// let cookies = tessera_axum::CookieSettings::default().clearing_cookies();
+    /// assert!(cookies[0].to_str().unwrap().contains("Max-Age=0"));
+    /// ```
+    pub fn clearing_cookies(&self) -> Vec<HeaderValue> {
+        [&self.token_name, &self.jwt_name].into_iter().filter_map(|name| self.clear(name)).collect()
+    }
+
     /// `Set-Cookie` writing `name=value` for `max_age`.
     pub(crate) fn set(&self, name: &str, value: &str, max_age: TimeDelta) -> Option<HeaderValue> {
         let mut cookie = format!("{name}={value}");

@@ -102,10 +102,8 @@ fn finish(auth: &TesseraAuth, outcome: &Outcome, response: &mut Response) {
         }
         Outcome::Rejected(rejection) => {
             if rejection.clears_cookies() {
-                for name in [&cookies.token_name, &cookies.jwt_name] {
-                    if let Some(value) = cookies.clear(name) {
-                        headers.append(header::SET_COOKIE, value);
-                    }
+                for value in cookies.clearing_cookies() {
+                    headers.append(header::SET_COOKIE, value);
                 }
             }
         }

@@ -282,6 +282,9 @@ pub struct LocalSession {
     pub jwt_expires_at: DateTime<Utc>,
     /// The `kid` of the key that signed it.
     pub key_id: String,
+    /// How many times the session's token had been rotated (step-ups) when the JWT was minted:
+    /// a JWT of an older generation no longer designates the session.
+    pub token_generation: u32,
 }
 
 /// Why a session JWT was refused. Messages never contain the JWT or any part of it.

@@ -82,7 +82,7 @@ impl SessionService {
             local.session_id,
             local.organization_id,
             local.member_id,
-            local.issued_at,
+            (local.issued_at, local.token_generation),
             now,
         ) {
             return Err(StoreError::NotFound(Entity::Session).into());

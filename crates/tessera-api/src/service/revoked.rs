@@ -9,8 +9,7 @@
 //! - all of a member's sessions: every JWT of that member issued (`iat`, whole seconds) no later
 //!   than the revoke;
 //! - a step-up ([`super::SessionService::add_factor`]) rotates the token: every JWT of that
-//!   session issued before the second of the rotation (remote authenticate refuses them already
-//!   through the token generation).
+//!   session minted for an older token generation (remote authenticate refuses them already).
 //!
 //! An entry is kept for `JwtProfile::lifetime + JwtProfile::retired_key_margin` (6 minutes by
 //! default): by then every JWT it covers has expired, unless the caller's leeway exceeds the
@@ -37,16 +36,35 @@ pub const REVOCATION_CAPACITY: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
-    /// Refuse every JWT of the session issued at or before the instant (`DateTime::MAX_UTC`
-    /// for a revoked session: all of them).
     Session(SessionId),
     Member(OrganizationId, MemberId),
 }
 
+/// Which JWTs of a key are refused: those issued at or before `issued_up_to`, and those of a
+/// token generation below `generation_below`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rule {
+    issued_up_to: DateTime<Utc>,
+    generation_below: u32,
+}
+
+impl Rule {
+    fn refuses(self, issued_at: DateTime<Utc>, generation: u32) -> bool {
+        issued_at <= self.issued_up_to || generation < self.generation_below
+    }
+
+    fn merged(self, other: Rule) -> Rule {
+        Rule {
+            issued_up_to: self.issued_up_to.max(other.issued_up_to),
+            generation_below: self.generation_below.max(other.generation_below),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    /// Key → (JWTs issued at or before this are refused, entry kept until).
-    entries: HashMap<Key, (DateTime<Utc>, DateTime<Utc>)>,
+    /// Key → (what is refused, entry kept until).
+    entries: HashMap<Key, (Rule, DateTime<Utc>)>,
     /// Insertion order, for pruning: (kept until, key).
     order: VecDeque<(DateTime<Utc>, Key)>,
     /// While `now` is before this, the list overflowed: refuse everything.
@@ -77,19 +95,21 @@ impl RevokedSessions {
         now: DateTime<Utc>,
         retention: TimeDelta,
     ) {
-        self.record(Key::Session(session), DateTime::<Utc>::MAX_UTC, now, retention);
+        let rule = Rule { issued_up_to: DateTime::<Utc>::MAX_UTC, generation_below: 0 };
+        self.record(Key::Session(session), rule, now, retention);
     }
 
-    /// JWTs of `session` issued before the second of `now` are refused (a token rotation: the
-    /// JWT minted by the rotation itself, in that second, stays valid).
+    /// JWTs of `session` minted for a token generation below `generation` are refused (a token
+    /// rotation: the JWT minted by the rotation itself stays valid).
     pub(crate) fn rotate_session(
         &self,
         session: SessionId,
+        generation: u32,
         now: DateTime<Utc>,
         retention: TimeDelta,
     ) {
-        let cutoff = truncate_to_second(now) - TimeDelta::seconds(1);
-        self.record(Key::Session(session), cutoff, now, retention);
+        let rule = Rule { issued_up_to: DateTime::<Utc>::MIN_UTC, generation_below: generation };
+        self.record(Key::Session(session), rule, now, retention);
     }
 
     /// JWTs of the member issued at or before `now` (to the second) are refused.
@@ -100,15 +120,16 @@ impl RevokedSessions {
         now: DateTime<Utc>,
         retention: TimeDelta,
     ) {
-        self.record(Key::Member(organization, member), now, now, retention);
+        let rule = Rule { issued_up_to: now, generation_below: 0 };
+        self.record(Key::Member(organization, member), rule, now, retention);
     }
 
-    fn record(&self, key: Key, cutoff: DateTime<Utc>, now: DateTime<Utc>, retention: TimeDelta) {
+    fn record(&self, key: Key, rule: Rule, now: DateTime<Utc>, retention: TimeDelta) {
         let until = now + retention;
         let mut inner = self.lock();
         prune(&mut inner, now);
-        if let Some((old_cutoff, old_until)) = inner.entries.get_mut(&key) {
-            *old_cutoff = (*old_cutoff).max(cutoff);
+        if let Some((old_rule, old_until)) = inner.entries.get_mut(&key) {
+            *old_rule = old_rule.merged(rule);
             *old_until = (*old_until).max(until);
             inner.order.push_back((until, key));
             return;
@@ -118,17 +139,18 @@ impl RevokedSessions {
             inner.saturated_until = Some(saturated);
             return;
         }
-        inner.entries.insert(key, (cutoff, until));
+        inner.entries.insert(key, (rule, until));
         inner.order.push_back((until, key));
     }
 
-    /// Whether a JWT of this session, member and `iat` must be refused at `now`.
+    /// Whether a JWT of this session, member, `iat` and token generation must be refused at
+    /// `now`.
     pub(crate) fn is_revoked(
         &self,
         session: SessionId,
         organization: OrganizationId,
         member: MemberId,
-        issued_at: DateTime<Utc>,
+        (issued_at, generation): (DateTime<Utc>, u32),
         now: DateTime<Utc>,
     ) -> bool {
         let inner = self.lock();
@@ -142,7 +164,7 @@ impl RevokedSessions {
             inner
                 .entries
                 .get(&key)
-                .is_some_and(|&(cutoff, until)| now < until && issued_at <= cutoff)
+                .is_some_and(|&(rule, until)| now < until && rule.refuses(issued_at, generation))
         };
         refused(Key::Session(session)) || refused(Key::Member(organization, member))
     }
@@ -166,10 +188,6 @@ fn prune(inner: &mut Inner, now: DateTime<Utc>) {
     if inner.saturated_until.is_some_and(|until| until <= now) {
         inner.saturated_until = None;
     }
-}
-
-fn truncate_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -198,17 +216,17 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let (session, org, member) = ids(&mut rng);
         let list = RevokedSessions::new(10);
-        assert!(!list.is_revoked(session, org, member, t0(), t0()));
+        assert!(!list.is_revoked(session, org, member, (t0(), 0), t0()));
         list.revoke_session(session, t0(), RETENTION);
-        assert!(list.is_revoked(session, org, member, t0(), t0()));
+        assert!(list.is_revoked(session, org, member, (t0(), 0), t0()));
         assert!(list.is_revoked(
             session,
             org,
             member,
-            t0(),
+            (t0(), 0),
             t0() + RETENTION - TimeDelta::seconds(1)
         ));
-        assert!(!list.is_revoked(session, org, member, t0(), t0() + RETENTION));
+        assert!(!list.is_revoked(session, org, member, (t0(), 0), t0() + RETENTION));
         let (other, _, _) = ids(&mut rng);
         list.revoke_session(other, t0() + RETENTION, RETENTION);
         assert_eq!(list.len(), 1, "the expired entry was pruned");
@@ -221,19 +239,20 @@ mod tests {
         let list = RevokedSessions::new(10);
         let at = t0() + TimeDelta::milliseconds(500);
         list.revoke_member(org, member, at, RETENTION);
-        assert!(list.is_revoked(session, org, member, t0(), at));
-        assert!(!list.is_revoked(session, org, member, t0() + TimeDelta::seconds(1), at));
+        assert!(list.is_revoked(session, org, member, (t0(), 0), at));
+        assert!(!list.is_revoked(session, org, member, (t0() + TimeDelta::seconds(1), 0), at));
     }
 
     #[test]
-    fn a_rotation_refuses_only_older_jwts() {
+    fn a_rotation_refuses_only_older_generations() {
         let mut rng = StdRng::seed_from_u64(3);
         let (session, org, member) = ids(&mut rng);
         let list = RevokedSessions::new(10);
-        let at = t0() + TimeDelta::seconds(10) + TimeDelta::milliseconds(300);
-        list.rotate_session(session, at, RETENTION);
-        assert!(list.is_revoked(session, org, member, t0() + TimeDelta::seconds(9), at));
-        assert!(!list.is_revoked(session, org, member, t0() + TimeDelta::seconds(10), at));
+        list.rotate_session(session, 1, t0(), RETENTION);
+        assert!(list.is_revoked(session, org, member, (t0(), 0), t0()));
+        assert!(!list.is_revoked(session, org, member, (t0(), 1), t0()));
+        list.rotate_session(session, 2, t0(), RETENTION);
+        assert!(list.is_revoked(session, org, member, (t0(), 1), t0()));
     }
 
     #[test]
@@ -248,14 +267,14 @@ mod tests {
         list.revoke_session(session, later, RETENTION);
         assert_eq!(list.len(), 2, "bounded");
         let (innocent, org2, member2) = ids(&mut rng);
-        assert!(list.is_revoked(innocent, org2, member2, later, later), "fails closed");
+        assert!(list.is_revoked(innocent, org2, member2, (later, 0), later), "fails closed");
         assert!(list.is_revoked(
             session,
             org,
             member,
-            later,
+            (later, 0),
             later + RETENTION - TimeDelta::seconds(1)
         ));
-        assert!(!list.is_revoked(innocent, org2, member2, later, later + RETENTION));
+        assert!(!list.is_revoked(innocent, org2, member2, (later, 0), later + RETENTION));
     }
 }

@@ -553,7 +553,12 @@ impl SessionService {
                 now,
             )
             .await?;
-        self.revoked.rotate_session(session.id, now, self.revocation_retention());
+        self.revoked.rotate_session(
+            session.id,
+            session.token_generation,
+            now,
+            self.revocation_retention(),
+        );
         let roles = found.roles(&self.policy);
         let found = AuthenticatedSession { session, ..found };
         let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
