@@ -130,6 +130,35 @@ impl TesseraAuth {
         self.inner.authenticator.as_ref()
     }
 
+    /// Verifies a request's credential from its method and headers, outside the extractors (a
+    /// middleware, a WebSocket upgrade, a handler of another framework): `Ok(None)` without a
+    /// credential. Not cached: each call verifies again, and no cookie is maintained.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use tessera_axum::http::{HeaderMap, Method};
+    /// let kit = tessera_axum::test::TestKit::new();
+    /// let ada = kit.signed_in("acme", "ada@acme.example").await;
+    /// let mut headers = HeaderMap::new();
+    /// let (name, value) = ada.bearer_token();
+    /// headers.insert(name, value);
+    /// let session = kit.auth().session_from_headers(&Method::GET, &headers).await?;
+    /// assert_eq!(session.map(|s| s.member_id), Some(ada.member.id));
+    /// # Ok::<(), tessera_axum::AuthRejection>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn session_from_headers(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Option<CurrentSession>, AuthRejection> {
+        match self.verify(method, headers).await {
+            Outcome::NoCredential => Ok(None),
+            Outcome::Authenticated { session, .. } => Ok(Some(session)),
+            Outcome::Rejected(rejection) => Err(rejection),
+        }
+    }
+
     /// The request's outcome: computed at the first ask, then kept in the request's extensions.
     pub(crate) async fn outcome(&self, parts: &mut Parts) -> Arc<Outcome> {
         if let Some(outcome) = parts.extensions.get::<Arc<Outcome>>() {
@@ -279,14 +308,18 @@ fn is_unavailable(error: &AuthenticatorError) -> bool {
 }
 
 fn rejection(error: AuthenticatorError, source: CredentialSource) -> AuthRejection {
-    if is_unavailable(&error) {
-        AuthRejection::Unavailable { error_type: error.error_type, message: error.message }
-    } else {
-        AuthRejection::InvalidCredential {
+    match error.error_type {
+        ErrorType::StorageUnavailable | ErrorType::InternalServerError => {
+            AuthRejection::Unavailable { error_type: error.error_type, message: error.message }
+        }
+        // A live session that is pending MFA (its token only serves to add a factor): the
+        // member must step up, not sign in again.
+        ErrorType::MfaRequired => AuthRejection::MfaRequired { source },
+        _ => AuthRejection::InvalidCredential {
             error_type: error.error_type,
             message: error.message,
             source,
-        }
+        },
     }
 }
 

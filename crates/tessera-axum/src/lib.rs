@@ -65,6 +65,12 @@ mod session;
 mod status;
 pub mod test;
 
+/// The README's and docs/EMBEDDING.md's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../../../docs/EMBEDDING.md")]
+struct ReadmeAndEmbeddingDoctests;
+
 /// The `http` crate axum uses.
 pub use axum::http;
 

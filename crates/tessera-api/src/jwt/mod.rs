@@ -52,10 +52,12 @@
 //!   accepted and answered with a fresh JWT (Stytch's behaviour), as long as its key is still
 //!   published and it was issued less than [`JwtProfile::max_refresh_age`] ago.
 //! - **Local** ([`crate::SessionService::authenticate_jwt_local`]): signature and every claim
-//!   including `exp`, and no session, member or organization read. **A revoked session's JWT
-//!   stays valid locally until it expires** (at most the JWT lifetime, 5 minutes by default, plus
-//!   the caller's leeway): that is the price of not asking the store, and why the lifetime is
-//!   short. Callers that must see a revocation at once authenticate remotely.
+//!   including `exp`, and no session, member or organization read. Revocations made through
+//!   the same service (or a clone) are refused at once (an in-process list, bounded, kept for the
+//!   JWT lifetime); **a session revoked by another process keeps a valid JWT locally until it
+//!   expires** (at most the JWT lifetime, 5 minutes by default, plus the caller's leeway): that
+//!   is the price of not asking the store, and why the lifetime is short. Callers that must see
+//!   every revocation at once authenticate remotely.
 //!
 //! # Keys
 //!
