@@ -113,3 +113,27 @@ async fn typed_claims_deserialize_or_refuse() {
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert_eq!(answer.error_type(), "invalid_custom_claims");
 }
+
+#[tokio::test]
+async fn a_session_pending_mfa_is_403_mfa_required_and_keeps_its_cookies() {
+    let (kit, _, app) = setup(AuthConfig::default());
+    let mut request = tessera_api::CreateOrganization::new(
+        tessera_core::OrganizationName::parse("Strict").unwrap(),
+        tessera_core::OrganizationSlug::parse("strict").unwrap(),
+    );
+    request.settings.mfa_policy = tessera_core::MfaPolicy::RequiredForAll;
+    let strict = kit.service().create_organization(request).await.unwrap();
+    let member = kit.member(&strict, "ada@strict.example", &["editor"]).await;
+    let pending = kit.sign_in(&member, &[]).await;
+    assert!(pending.jwt.is_none(), "a session pending MFA has no JWT");
+
+    let (name, value) = pending.bearer_token();
+    let answer = send(&app, get_("/me").header(name, value)).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.error_type(), "mfa_required");
+
+    let (name, value) = pending.cookies();
+    let answer = send(&app, get_("/me").header(name, value)).await;
+    assert_eq!(answer.error_type(), "mfa_required");
+    assert!(answer.set_cookies().is_empty(), "the token still serves to step up");
+}
