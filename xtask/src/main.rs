@@ -147,7 +147,8 @@ fn tests() -> Result {
 }
 
 /// What each crate must not depend on (docs/ARCHITECTURE.md, "Invariants"): the core does no
-/// I/O, no async and no HTTP; only the server knows HTTP.
+/// I/O, no async and no HTTP; only the server and tessera-axum know HTTP, and tessera-axum links
+/// no database driver nor HTTP client (an embedder picks those).
 const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "tessera-core",
@@ -165,6 +166,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ),
     ("tessera-store", &["axum", "hyper", "reqwest", "tower"]),
     ("tessera-api", &["axum", "hyper", "reqwest", "tower", "sqlx", "rusqlite"]),
+    ("tessera-axum", &["sqlx", "rusqlite", "reqwest", "tower-sessions"]),
 ];
 
 fn check_architecture() -> Result {

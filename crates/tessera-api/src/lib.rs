@@ -9,6 +9,11 @@
 //! The service is the only layer that reads the clock and the OS random generator; the rules it
 //! applies live in `tessera-core`, the SQL in `tessera-store`, HTTP in `tessera-server`.
 
+/// The domain types (`tessera-core`), re-exported so that one dependency line suffices.
+pub use tessera_core as core;
+/// The stores (`tessera-store`), re-exported so that one dependency line suffices.
+pub use tessera_store as store;
+
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -29,7 +34,7 @@ pub use crate::{
     random::{OsRandom, RandomSource, SeededRandom},
     service::{
         AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,
-        Credential, Exchange, IssuedSession, PENDING_MFA_LIFETIME, Revoke, SessionService,
-        UpdateMember, UpdateOrganization,
+        Credential, Exchange, IssuedSession, MemberSessions, PENDING_MFA_LIFETIME,
+        REVOCATION_CAPACITY, Revoke, SessionService, UpdateMember, UpdateOrganization,
     },
 };

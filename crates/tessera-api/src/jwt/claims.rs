@@ -96,6 +96,7 @@ impl SessionClaims {
             issued_at: self.issued_at,
             jwt_expires_at: self.expires_at,
             key_id,
+            token_generation: self.session.token_generation,
         }
     }
 }

@@ -52,10 +52,12 @@
 //!   accepted and answered with a fresh JWT (Stytch's behaviour), as long as its key is still
 //!   published and it was issued less than [`JwtProfile::max_refresh_age`] ago.
 //! - **Local** ([`crate::SessionService::authenticate_jwt_local`]): signature and every claim
-//!   including `exp`, and no session, member or organization read. **A revoked session's JWT
-//!   stays valid locally until it expires** (at most the JWT lifetime, 5 minutes by default, plus
-//!   the caller's leeway): that is the price of not asking the store, and why the lifetime is
-//!   short. Callers that must see a revocation at once authenticate remotely.
+//!   including `exp`, and no session, member or organization read. Revocations made through
+//!   the same service (or a clone) are refused at once (an in-process list, bounded, kept for the
+//!   JWT lifetime); **a session revoked by another process keeps a valid JWT locally until it
+//!   expires** (at most the JWT lifetime, 5 minutes by default, plus the caller's leeway): that
+//!   is the price of not asking the store, and why the lifetime is short. Callers that must see
+//!   every revocation at once authenticate remotely.
 //!
 //! # Keys
 //!
@@ -282,6 +284,9 @@ pub struct LocalSession {
     pub jwt_expires_at: DateTime<Utc>,
     /// The `kid` of the key that signed it.
     pub key_id: String,
+    /// How many times the session's token had been rotated (step-ups) when the JWT was minted:
+    /// a JWT of an older generation no longer designates the session.
+    pub token_generation: u32,
 }
 
 /// Why a session JWT was refused. Messages never contain the JWT or any part of it.

@@ -46,9 +46,12 @@ impl SessionService {
     /// signature against the cached keys, and every claim, `exp` included (with
     /// `options.leeway`), plus the optional maximum token age. Returns what the JWT says.
     ///
-    /// **A revoked session's JWT stays valid here until it expires** (at most the JWT lifetime,
-    /// 5 minutes by default, plus the leeway); use [`Self::authenticate`] where a revocation
-    /// must count at once.
+    /// Revocations made **through this service or a clone of it** (revoke, a step-up's token
+    /// rotation, exchange) count here at once: such a JWT is `session_not_found`, as remote
+    /// authenticate would answer (the in-process list of `revoked.rs`, bounded, kept for the JWT
+    /// lifetime). **A session revoked by another process keeps a valid JWT here until it
+    /// expires** (at most the JWT lifetime, 5 minutes by default, plus the leeway); use
+    /// [`Self::authenticate`] where every revocation must count at once.
     ///
     /// Store reads: none for a `kid` the node has cached. The signing-key table is read (one
     /// `list_signing_keys`) only if the node has never loaded its keys, or for an unknown `kid`
@@ -74,7 +77,17 @@ impl SessionService {
             now,
         )
         .await?;
-        Ok(claims.into_local(kid))
+        let local = claims.into_local(kid);
+        if self.revoked.is_revoked(
+            local.session_id,
+            local.organization_id,
+            local.member_id,
+            (local.issued_at, local.token_generation),
+            now,
+        ) {
+            return Err(StoreError::NotFound(Entity::Session).into());
+        }
+        Ok(local)
     }
 
     /// The live session a JWT designates: signature and claims checked except `exp` (Stytch

@@ -12,6 +12,7 @@ mod directory;
 mod jwt;
 mod maintenance;
 pub(crate) mod polar;
+mod revoked;
 mod sessions;
 
 use std::sync::Arc;
@@ -19,11 +20,13 @@ use std::sync::Arc;
 use tessera_core::{AuthenticatedSession, Organization, Policy, RoleId, SessionToken};
 use tessera_store::Store;
 
+use self::revoked::RevokedSessions;
 pub use self::{
     directory::{CreateMember, CreateOrganization, UpdateMember, UpdateOrganization},
+    revoked::REVOCATION_CAPACITY,
     sessions::{
         AddFactor, Authenticate, Authenticated, CreateSession, Credential, Exchange, IssuedSession,
-        PENDING_MFA_LIFETIME, Revoke,
+        MemberSessions, PENDING_MFA_LIFETIME, Revoke,
     },
 };
 use crate::{
@@ -88,6 +91,8 @@ pub struct SessionService {
     /// the same store, which converge through the store).
     keys: Arc<KeyRing>,
     jwt_reuse: Arc<JwtReuse>,
+    /// What this process revoked, for the local JWT path (`revoked.rs`); shared by clones.
+    revoked: Arc<RevokedSessions>,
 }
 
 impl SessionService {
@@ -96,6 +101,7 @@ impl SessionService {
         Self {
             keys: Arc::new(KeyRing::new(store.signing_keys.clone())),
             jwt_reuse: Arc::new(JwtReuse::new(config.jwt.reuse_capacity)),
+            revoked: Arc::new(RevokedSessions::new(REVOCATION_CAPACITY)),
             store,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
@@ -132,6 +138,12 @@ impl SessionService {
 
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// How long a revocation is remembered for the local JWT path: every JWT it covers has
+    /// expired by then (see `revoked.rs`).
+    fn revocation_retention(&self) -> chrono::TimeDelta {
+        self.config.jwt.lifetime + self.config.jwt.retired_key_margin
     }
 
     fn rng(&self) -> Rng<'_> {

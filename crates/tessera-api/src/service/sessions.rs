@@ -458,6 +458,7 @@ impl SessionService {
                     None => self.store.sessions.find_session_organization(session_id).await?,
                 };
                 self.store.sessions.revoke_session(organization_id, session_id, None, now).await?;
+                self.revoked.revoke_session(session_id, now, self.revocation_retention());
                 Ok(1)
             }
             Revoke::Token(token) => self.revoke_found(&Credential::Token(token), now).await,
@@ -474,11 +475,18 @@ impl SessionService {
                     }
                 };
                 let (member, organization) = self.get_member(&organization, &member).await?;
-                Ok(self
+                let ended = self
                     .store
                     .sessions
                     .revoke_member_sessions(organization.id, member.id, now)
-                    .await?)
+                    .await?;
+                self.revoked.revoke_member(
+                    organization.id,
+                    member.id,
+                    now,
+                    self.revocation_retention(),
+                );
+                Ok(ended)
             }
         }
     }
@@ -501,6 +509,7 @@ impl SessionService {
                 now,
             )
             .await?;
+        self.revoked.revoke_session(session.id, now, self.revocation_retention());
         Ok(1)
     }
 
@@ -544,6 +553,12 @@ impl SessionService {
                 now,
             )
             .await?;
+        self.revoked.rotate_session(
+            session.id,
+            session.token_generation,
+            now,
+            self.revocation_retention(),
+        );
         let roles = found.roles(&self.policy);
         let found = AuthenticatedSession { session, ..found };
         let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
@@ -629,6 +644,7 @@ impl SessionService {
             .sessions
             .exchange_session(&SessionKey::of(&found.session), &session, &next.hash(), now)
             .await?;
+        self.revoked.revoke_session(found.session.id, now, self.revocation_retention());
         let roles = self.policy.session_roles(&member.roles);
         let found = AuthenticatedSession { session, member, organization: target };
         let jwt = self.mint_jwt(&key, &found, &roles, now)?;

@@ -292,12 +292,19 @@ on_every_store! {
         let err = h.service.revoke(Revoke::Jwt(issued.full_jwt().expose().to_owned())).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::SessionNotFound);
 
-        // The documented window: local verification does not know about the revocation...
+        // The service that revoked refuses the JWT locally at once (its in-process revocation
+        // list, issue 13)...
+        let err = local(&h.service, issued.full_jwt().expose()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::SessionNotFound);
+        // ...but another process over the same store (here: a second service) has the
+        // documented window: its local verification does not know about the revocation...
+        let other = SessionService::new(h.store.clone(), h.service.config().clone())
+            .with_clock(h.clock.clone());
         h.clock.set(t0() + TimeDelta::seconds(299));
-        local(&h.service, issued.full_jwt().expose()).await.unwrap();
+        local(&other, issued.full_jwt().expose()).await.unwrap();
         // ...until the JWT expires.
         h.clock.set(t0() + TimeDelta::seconds(300));
-        assert_eq!(jwt_error(local(&h.service, issued.full_jwt().expose()).await.unwrap_err()), JwtError::Expired);
+        assert_eq!(jwt_error(local(&other, issued.full_jwt().expose()).await.unwrap_err()), JwtError::Expired);
     }
 
     /// A JWT is bound to the token generation it was minted at: a rotation (step-up) ends every

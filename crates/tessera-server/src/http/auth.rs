@@ -118,13 +118,6 @@ fn parse_authorization(header: &str) -> Option<(Option<String>, String)> {
     }
 }
 
-/// The bearer token of a request, for the customer-portal routes (a member-session token).
-pub(super) fn bearer_token(request_headers: &axum::http::HeaderMap) -> Option<String> {
-    let header = request_headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, value) = header.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| value.trim().to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

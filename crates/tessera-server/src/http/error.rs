@@ -23,7 +23,7 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(error_type: ErrorType, message: impl Into<String>) -> Self {
         Self {
-            status: super::status::status_of(error_type),
+            status: tessera_axum::status_of(error_type),
             error_type: error_type.as_str(),
             message: message.into(),
         }

@@ -25,7 +25,6 @@ mod refresh;
 mod request_id;
 mod serve;
 mod sessions;
-mod status;
 
 use std::sync::Arc;
 

@@ -3,26 +3,29 @@
 //! customer-portal routes, which accept only a member-session token as `Bearer`. Errors are
 //! Polar's ([`super::polar_errors`]).
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use tessera_api::{
-    Authenticate, CreateSession, Credential, IssuedSession, OwnerError, ServiceError,
+    CreateSession, IssuedSession, OwnerError, ServiceError,
     views::polar::{
         CustomerSession, CustomerSessionIntrospection, MemberSession, PortalAuthenticatedUser,
         errors::{ErrorBody, ValidationErrorBody},
     },
 };
-use tessera_core::{ErrorType, ExternalId, MemberId, MemberRef, OrganizationRef};
+use tessera_axum::{AuthConfig, AuthRejection, CredentialSource, CurrentSession, TesseraAuth};
+use tessera_core::{
+    AuthenticatedSession, ErrorType, ExternalId, MemberId, MemberRef, OrganizationRef,
+};
 use utoipa::ToSchema;
 
-use super::{
-    AppState, auth::bearer_token, error::ApiError, extract::ApiJson, polar_errors::PolarError,
-};
+use super::{AppState, error::ApiError, extract::ApiJson, polar_errors::PolarError};
 
 /// Polar's `CustomerSessionCustomerIDCreate | CustomerSessionCustomerExternalIDCreate`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -261,24 +264,41 @@ pub(super) async fn create_member_session(
 }
 
 /// The member session behind the request's bearer token, or 401 (Polar's `Unauthorized`) for a
-/// missing, unknown, expired, idle or revoked one: the answer never says which.
+/// missing, unknown, expired, idle or revoked one: the answer never says which. Verified by
+/// tessera-axum (the one mechanism for member-session credentials), Bearer only and always
+/// against the store, so a revoke counts at once.
 async fn portal_session(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<tessera_api::Authenticated, PolarError> {
+) -> Result<Arc<AuthenticatedSession>, PolarError> {
     let unauthorized = || {
         PolarError::Other(ApiError::new(
             ErrorType::UnauthorizedCredentials,
             "Send a live member-session token as `Authorization: Bearer <token>`.",
         ))
     };
-    let token = bearer_token(headers).ok_or_else(unauthorized)?;
-    state.service.authenticate(Authenticate::new(Credential::Token(token))).await.map_err(|e| {
-        match e.error_type() {
-            ErrorType::SessionNotFound | ErrorType::InvalidSessionToken => unauthorized(),
-            _ => e.into(),
+    let config = AuthConfig {
+        sources: vec![CredentialSource::Bearer],
+        max_token_age: Some(chrono::TimeDelta::zero()),
+        ..AuthConfig::default()
+    };
+    let auth = TesseraAuth::with_config(state.service.clone(), config);
+    match auth.session_from_headers(&Method::GET, headers).await {
+        Ok(Some(CurrentSession { authenticated: Some(found), .. })) => Ok(found),
+        Ok(_) | Err(AuthRejection::MissingCredential | AuthRejection::InvalidCredential { .. }) => {
+            Err(unauthorized())
         }
-    })
+        // A session pending MFA: refused as the service refuses it.
+        Err(AuthRejection::MfaRequired { .. }) => {
+            Err(ServiceError::from(tessera_core::Error::MfaRequired).into())
+        }
+        Err(AuthRejection::Unavailable { error_type, message }) => {
+            Err(PolarError::Other(ApiError::new(error_type, message)))
+        }
+        Err(other) => {
+            Err(PolarError::Other(ApiError::new(ErrorType::InternalServerError, other.message())))
+        }
+    }
 }
 
 #[utoipa::path(
@@ -308,7 +328,7 @@ pub(super) async fn introspect(
     headers: HeaderMap,
 ) -> Result<Response, PolarError> {
     let authenticated = portal_session(&state, &headers).await?;
-    Ok(Json(CustomerSessionIntrospection::new(&authenticated.session.session)).into_response())
+    Ok(Json(CustomerSessionIntrospection::new(&authenticated.session)).into_response())
 }
 
 #[utoipa::path(
@@ -335,5 +355,5 @@ pub(super) async fn user(
     headers: HeaderMap,
 ) -> Result<Response, PolarError> {
     let authenticated = portal_session(&state, &headers).await?;
-    Ok(Json(PortalAuthenticatedUser::new(&authenticated.session.member)).into_response())
+    Ok(Json(PortalAuthenticatedUser::new(&authenticated.member)).into_response())
 }

@@ -1,5 +1,6 @@
 //! Which HTTP status answers each kind of error. The domain names kinds (`ErrorType`); only the
-//! HTTP layer decides how they travel.
+//! HTTP layers (this crate and `tessera-server`, which uses this function) decide how they
+//! travel.
 
 use axum::http::StatusCode;
 use tessera_core::ErrorType;
@@ -8,7 +9,18 @@ use tessera_core::ErrorType;
 /// idle or revoked alike), 409 for uniqueness conflicts, 403 for refusals of a known session, 401
 /// for missing credentials, 413, 503 when storage is down, 500 for our own faults, 400 for every
 /// other mistake of the caller.
-pub(super) const fn status_of(error_type: ErrorType) -> StatusCode {
+///
+/// This is the status of the Tessera HTTP API. A protected route of an embedding service answers
+/// [`crate::AuthRejection`]'s statuses instead (401 for every credential that is not a live
+/// session), which uses this mapping only for failures to verify (storage down, internal).
+///
+/// ```
+/// use tessera_axum::{status_of, http::StatusCode};
+/// use tessera_core::ErrorType;
+///
+/// assert_eq!(status_of(ErrorType::MfaRequired), StatusCode::FORBIDDEN);
+/// ```
+pub const fn status_of(error_type: ErrorType) -> StatusCode {
     match error_type {
         ErrorType::SessionNotFound
         | ErrorType::OrganizationNotFound
