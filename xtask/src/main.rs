@@ -98,7 +98,24 @@ fn lint() -> Result {
     step("cargo clippy -D warnings", || {
         cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
     })?;
-    step("architecture invariants", check_architecture)
+    step("architecture invariants", check_architecture)?;
+    // The fuzz workspace has its own lock file, which a new dependency of the crates it uses
+    // makes stale; say so now rather than after the whole test run.
+    step("fuzz/Cargo.lock is current", || {
+        let status = Command::new(cargo_bin())
+            .args(["metadata", "--locked", "--format-version", "1", "--manifest-path"])
+            .arg(workspace_root().join("fuzz").join("Cargo.toml"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("could not run cargo metadata: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err("fuzz/Cargo.lock is stale: update it with \
+                 `cargo update --manifest-path fuzz/Cargo.toml --workspace` and commit it"
+                .to_owned())
+        }
+    })
 }
 
 fn test() -> Result {
