@@ -2,8 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tessera_api::{Credential, LocalSession, LocalVerification, views::stytch::AuthenticateResponse};
-use tessera_axum::{Authenticated, Authenticator, AuthenticatorError, CurrentSession, Verification};
+use tessera_api::{
+    Credential, LocalSession, LocalVerification, views::stytch::AuthenticateResponse,
+};
+use tessera_axum::{
+    Authenticated, Authenticator, AuthenticatorError, CurrentSession, Verification,
+};
 use tessera_core::{
     AuthenticationFactor, AuthorizationCheck, CustomClaims, ErrorType, OrganizationSlug,
     SessionAttributes, Verdict, rbac::Subject,

@@ -484,7 +484,9 @@ impl TesseraClient {
             RevokeRequest::Token(token) => {
                 RevokeBody { session_token: Some(token), ..RevokeBody::default() }
             }
-            RevokeRequest::Jwt(jwt) => RevokeBody { session_jwt: Some(jwt), ..RevokeBody::default() },
+            RevokeRequest::Jwt(jwt) => {
+                RevokeBody { session_jwt: Some(jwt), ..RevokeBody::default() }
+            }
             RevokeRequest::Member { member_id, organization } => RevokeBody {
                 member_id: Some(member_id),
                 organization_id: organization.as_deref(),

@@ -106,7 +106,10 @@ impl JwksCache {
         }
         let keys = fetch().await?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let set = KeySet { keys: keys.into_iter().map(Arc::new).collect(), fetched_at: Some(Instant::now()) };
+        let set = KeySet {
+            keys: keys.into_iter().map(Arc::new).collect(),
+            fetched_at: Some(Instant::now()),
+        };
         let found = set.find(kid);
         self.store(set);
         Ok(found)

@@ -76,7 +76,9 @@ impl VerifyingKey {
 
     fn from_members(jwk: JwkMembers<'_>) -> Result<Self, KeyError> {
         let invalid = |reason| KeyError::InvalidJwk { kid: printable_prefix(jwk.kid), reason };
-        if jwk.kid.is_empty() || jwk.kid.len() > 128 || !jwk.kid.bytes().all(|b| b.is_ascii_graphic())
+        if jwk.kid.is_empty()
+            || jwk.kid.len() > 128
+            || !jwk.kid.bytes().all(|b| b.is_ascii_graphic())
         {
             return Err(invalid("the kid must be 1 to 128 printable ASCII characters"));
         }
