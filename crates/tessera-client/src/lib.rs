@@ -45,6 +45,8 @@
 //! ([`TesseraClient::authenticate`], the layer's fallback after `max_token_age`) sees every
 //! revoke at once.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "axum")]
 mod authenticator;
 mod client;
