@@ -184,6 +184,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("tessera-store", &["axum", "hyper", "reqwest", "tower"]),
     ("tessera-api", &["axum", "hyper", "reqwest", "tower", "sqlx", "rusqlite"]),
     ("tessera-axum", &["sqlx", "rusqlite", "reqwest", "tower-sessions"]),
+    // A remote client: no store driver (it never opens a database), no OpenSSL.
+    ("tessera-client", &["sqlx", "rusqlite", "openssl", "native-tls"]),
 ];
 
 fn check_architecture() -> Result {

@@ -29,7 +29,7 @@ pub use crate::{
     error::{ServiceError, ServiceResult},
     jwt::{
         Jwk, Jwks, JwtAlgorithm, JwtError, JwtProfile, KeyError, LocalSession, LocalVerification,
-        SessionJwt,
+        SessionJwt, VerifyingKey,
     },
     random::{OsRandom, RandomSource, SeededRandom},
     service::{

@@ -78,6 +78,7 @@ mod claims;
 mod keyring;
 mod keys;
 mod mint;
+mod remote;
 mod reuse;
 mod verify;
 
@@ -91,6 +92,7 @@ use tessera_core::{
 };
 
 pub use self::keys::{Jwk, Jwks};
+pub use self::remote::{VerifyingKey, jwt_key_id, verify_local};
 pub(crate) use self::{
     claims::{SessionClaims, TimeRules},
     keyring::KeyRing,
@@ -368,6 +370,9 @@ pub enum KeyError {
     /// between); retrying succeeds.
     #[error("no signing key is available")]
     NoSigningKey,
+    /// A JWK of a fetched JWKS cannot verify session JWTs ([`VerifyingKey`]).
+    #[error("published key `{kid}` is unusable: {reason}")]
+    InvalidJwk { kid: String, reason: &'static str },
 }
 
 /// Verifies `jwt` against the key ring (which may reload once for an unknown `kid`, see

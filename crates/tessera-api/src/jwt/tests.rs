@@ -390,3 +390,106 @@ fn the_stytch_profile_is_the_default() {
     assert_eq!(config.jwt.retired_key_retention(), TimeDelta::seconds(300 + 60 + 60));
     assert_eq!(config.claim_namespaces.session, "https://stytch.com/session");
 }
+
+/// A JWT of `claims_at`'s payload at `iat`, signed by `key` (header `alg`/`kid` of the key).
+fn signed_by(key: &LoadedKey, iat: DateTime<Utc>) -> String {
+    let header = json!({"alg": key.algorithm.as_str(), "typ": "JWT", "kid": key.kid});
+    let payload = json!({
+        "iss": "stytch.com/p", "aud": ["p"], "sub": "01900000-0000-7000-8000-000000000002",
+        "iat": iat.timestamp(), "nbf": iat.timestamp(), "exp": (iat + TimeDelta::seconds(300)).timestamp(),
+        "https://stytch.com/session": {
+            "id": "01900000-0000-7000-8000-000000000003",
+            "started_at": "2026-02-28T23:00:00Z", "last_accessed_at": "2026-02-28T23:00:00Z",
+            "expires_at": "2026-03-01T00:00:00Z",
+            "authentication_factors": [], "roles": ["tessera_member"]
+        },
+        "https://stytch.com/organization": {
+            "organization_id": "01900000-0000-7000-8000-000000000001", "slug": "acme"
+        }
+    });
+    let input = format!(
+        "{}.{}",
+        b64(&serde_json::to_vec(&header).unwrap()),
+        b64(&serde_json::to_vec(&payload).unwrap())
+    );
+    let signature = key.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", b64(&signature))
+}
+
+#[test]
+fn verify_local_with_a_published_jwk_applies_the_same_rules() {
+    let profile = JwtProfile::stytch("p");
+    let namespaces = tessera_core::ClaimNamespaces::stytch();
+    for algorithm in [JwtAlgorithm::Rs256, JwtAlgorithm::EdDsa] {
+        let (_, key) = loaded(algorithm);
+        let verifying = VerifyingKey::from_jwk(&key.jwk).unwrap();
+        assert_eq!((verifying.kid(), verifying.algorithm()), (key.kid.as_str(), algorithm));
+        let jwt = signed_by(&key, t0());
+        assert_eq!(jwt_key_id(&jwt).unwrap(), key.kid);
+        let ok = |now, options| {
+            verify_local(&jwt, Some(&verifying), &profile, &namespaces, options, now)
+        };
+        let local = ok(t0(), LocalVerification::default()).unwrap();
+        assert_eq!(local.organization_slug.as_str(), "acme");
+        assert_eq!(local.key_id, key.kid);
+        // exp, max age, unknown key, another key, another issuer.
+        let later = t0() + TimeDelta::seconds(300);
+        assert_eq!(ok(later, LocalVerification::default()).unwrap_err(), JwtError::Expired);
+        let aged =
+            LocalVerification { max_token_age: Some(TimeDelta::zero()), ..Default::default() };
+        assert_eq!(ok(t0(), aged).unwrap_err(), JwtError::TooOld);
+        let none = verify_local(&jwt, None, &profile, &namespaces, Default::default(), t0());
+        assert_eq!(none.unwrap_err(), JwtError::UnknownKey);
+        let (_, other) = loaded(algorithm);
+        let other = VerifyingKey::from_jwk(&other.jwk).unwrap();
+        let wrong =
+            verify_local(&jwt, Some(&other), &profile, &namespaces, Default::default(), t0());
+        assert_eq!(wrong.unwrap_err(), JwtError::UnknownKey, "a key of another kid is not used");
+        let issuer = JwtProfile::stytch("q");
+        let wrong =
+            verify_local(&jwt, Some(&verifying), &issuer, &namespaces, Default::default(), t0());
+        assert_eq!(wrong.unwrap_err(), JwtError::InvalidIssuer);
+        // A tampered signature.
+        let last = if jwt.ends_with('A') { "Q" } else { "A" };
+        let tampered = format!("{}{last}", &jwt[..jwt.len() - 1]);
+        let bad = verify_local(
+            &tampered,
+            Some(&verifying),
+            &profile,
+            &namespaces,
+            Default::default(),
+            t0(),
+        );
+        assert!(matches!(bad.unwrap_err(), JwtError::InvalidSignature | JwtError::Malformed(_)));
+    }
+}
+
+#[test]
+fn published_jwks_that_cannot_verify_are_refused() {
+    let (_, rsa) = loaded(JwtAlgorithm::Rs256);
+    let (_, ed) = loaded(JwtAlgorithm::EdDsa);
+    let refuse = |jwk: Jwk| {
+        assert!(matches!(VerifyingKey::from_jwk(&jwk), Err(KeyError::InvalidJwk { .. })), "{jwk:?}")
+    };
+    refuse(Jwk { alg: "HS256".into(), ..rsa.jwk.clone() });
+    refuse(Jwk { alg: "EdDSA".into(), ..rsa.jwk.clone() });
+    refuse(Jwk { kty: "OKP".into(), ..rsa.jwk.clone() });
+    refuse(Jwk { key_use: "enc".into(), ..rsa.jwk.clone() });
+    refuse(Jwk { key_ops: vec!["sign".into()], ..rsa.jwk.clone() });
+    refuse(Jwk { kid: String::new(), ..rsa.jwk.clone() });
+    refuse(Jwk { n: Some(b64(&[0xff; 128])), ..rsa.jwk.clone() });
+    refuse(Jwk { n: Some("not base64!".into()), ..rsa.jwk.clone() });
+    refuse(Jwk { alg: "RS256".into(), kty: "RSA".into(), ..ed.jwk.clone() });
+    refuse(Jwk { x: Some(b64(&[1; 31])), ..ed.jwk.clone() });
+    refuse(Jwk { crv: Some("X25519".into()), ..ed.jwk.clone() });
+    // The Stytch wire shape of the same keys parses.
+    let wire = crate::views::stytch::Jwk::rsa(
+        rsa.jwk.kid.clone(),
+        "RS256",
+        rsa.jwk.n.clone().unwrap(),
+        rsa.jwk.e.clone().unwrap(),
+    );
+    assert_eq!(VerifyingKey::from_stytch_jwk(&wire).unwrap().kid(), rsa.kid);
+    let wire = crate::views::stytch::Jwk::ed25519(ed.jwk.kid.clone(), ed.jwk.x.clone().unwrap());
+    assert_eq!(VerifyingKey::from_stytch_jwk(&wire).unwrap().algorithm(), JwtAlgorithm::EdDsa);
+}

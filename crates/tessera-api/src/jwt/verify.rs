@@ -84,10 +84,24 @@ pub(crate) fn verify(
     rules: TimeRules,
     now: DateTime<Utc>,
 ) -> Result<SessionClaims, JwtError> {
-    if key.algorithm != decoded.algorithm {
+    verify_with(decoded, key.algorithm, |m, s| key.verifies(m, s), profile, namespaces, rules, now)
+}
+
+/// [`verify`] with the key given as its pinned algorithm and a signature check: shared by the
+/// key ring's keys and the keys of a fetched JWKS ([`super::VerifyingKey`]).
+pub(crate) fn verify_with(
+    decoded: &Decoded<'_>,
+    key_algorithm: JwtAlgorithm,
+    verifies: impl FnOnce(&[u8], &[u8]) -> bool,
+    profile: &JwtProfile,
+    namespaces: &ClaimNamespaces,
+    rules: TimeRules,
+    now: DateTime<Utc>,
+) -> Result<SessionClaims, JwtError> {
+    if key_algorithm != decoded.algorithm {
         return Err(JwtError::AlgorithmMismatch);
     }
-    if !key.verifies(decoded.signing_input, &decoded.signature) {
+    if !verifies(decoded.signing_input, &decoded.signature) {
         return Err(JwtError::InvalidSignature);
     }
     let payload: Map<String, Value> = serde_json::from_slice(&decoded.payload)
