@@ -6,7 +6,8 @@
 //! Oracles (RFC 7396's properties): never a panic; `merge_patch` equals a reference written
 //! from the RFC's pseudo-code, on any target and patch; `patched` refuses a non-object patch
 //! and a patch naming a reserved claim, and otherwise succeeds exactly when the reference
-//! result fits in 4096 serialized bytes, with exactly that result; every result it returns fits;
+//! result fits in 4096 serialized bytes and holds no NUL (which PostgreSQL's `jsonb` cannot
+//! store), with exactly that result; every result it returns fits;
 //! patching is idempotent (`t⊕p⊕p = t⊕p`); and applying `p` then `q` equals applying their
 //! composition once, wherever a single merge patch can express it.
 #![no_main]
@@ -25,6 +26,16 @@ fn reserved_key(patch: &Value, namespaces: &ClaimNamespaces) -> bool {
 
 fn fits(value: &Value) -> bool {
     serde_json::to_vec(value).unwrap().len() <= MAX_CUSTOM_CLAIMS_BYTES
+}
+
+/// Holds no NUL, in any key or string.
+fn storable(value: &Value) -> bool {
+    match value {
+        Value::String(s) => !s.contains('\0'),
+        Value::Array(items) => items.iter().all(storable),
+        Value::Object(map) => map.iter().all(|(k, v)| !k.contains('\0') && storable(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    }
 }
 
 /// `patched`, checked against the reference; its result when it succeeds.
@@ -49,7 +60,10 @@ fn checked_patch(
             Some(patched)
         }
         Err(e) => {
-            assert!(!fits(&expected), "refused {current} ⊕ {patch}, whose result fits: {e}");
+            assert!(
+                !fits(&expected) || !storable(&expected),
+                "refused {current} ⊕ {patch}, whose result fits and is storable: {e}"
+            );
             None
         }
     }
@@ -68,7 +82,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(merged, reference_merge(Some(target), patch), "{target} ⊕ {patch}");
 
     let Ok(claims) = CustomClaims::from_stored(target.clone()) else {
-        assert!(!target.is_object() || !fits(target), "refused stored claims {target}");
+        assert!(
+            !target.is_object() || !fits(target) || !storable(target),
+            "refused stored claims {target}"
+        );
         return;
     };
     let Some(once) = checked_patch(&claims, patch, &ns) else { return };

@@ -274,6 +274,23 @@ mod tests {
         assert!(CustomClaims::from_stored(json!({"a": 1})).is_ok());
     }
 
+    /// Found by the `claims_merge_patch` fuzz target: claims with a NUL anywhere are refused,
+    /// stored or patched in (PostgreSQL's `jsonb` cannot hold one), and a patch that removes the
+    /// NUL-free rest is unaffected.
+    #[test]
+    fn a_nul_in_a_key_or_a_string_is_refused() {
+        for stored in
+            [json!({"a\u{0}b": "me"}), json!({"a": "x\u{0}"}), json!({"a": [{"b\u{0}": 1}]})]
+        {
+            let err = CustomClaims::from_stored(stored.clone()).unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::InvalidCustomClaims, "{stored}");
+            let err = CustomClaims::empty().patched(&stored, &ns()).unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::InvalidCustomClaims, "{stored}");
+        }
+        let claims = CustomClaims::empty().patched(&json!({"a": 1}), &ns()).unwrap();
+        assert!(claims.patched(&json!({"b": null}), &ns()).is_ok());
+    }
+
     fn arb_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
