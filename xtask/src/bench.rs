@@ -291,24 +291,8 @@ fn ensure_wrk() -> Result<PathBuf> {
     if find_on_path("apt-get").is_none() {
         return Err(format!("wrk is not on PATH and there is no apt-get here: {by_hand}"));
     }
-    let root = capture(Command::new("id").arg("-u")) == "0";
-    let apt_get = |args: &[&str]| {
-        let mut command = if root {
-            Command::new("apt-get")
-        } else {
-            let mut sudo = Command::new("sudo");
-            sudo.arg("apt-get");
-            sudo
-        };
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        run(&mut command)
-    };
     eprintln!("wrk is not on PATH; installing it with apt-get");
-    if apt_get(&["install", "-y", "wrk"]).is_err() {
-        eprintln!("xtask: apt-get install failed; updating the package lists and trying again");
-        apt_get(&["update"]).map_err(|e| format!("{e}: {by_hand}"))?;
-        apt_get(&["install", "-y", "wrk"]).map_err(|e| format!("{e}: {by_hand}"))?;
-    }
+    crate::apt_install(&["wrk"]).map_err(|e| format!("{e}: {by_hand}"))?;
     find_on_path("wrk").ok_or_else(|| format!("wrk was installed but is not on PATH: {by_hand}"))
 }
 

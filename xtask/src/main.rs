@@ -418,7 +418,7 @@ fn number_flag(args: &[String], name: &str, default: u64) -> Result<u64> {
 
 /// `apt-get install -y <packages>` (through sudo when not root), updating the package lists
 /// and trying again if the first attempt fails.
-fn apt_install(packages: &[&str]) -> Result {
+pub(crate) fn apt_install(packages: &[&str]) -> Result {
     let root = Command::new("id")
         .arg("-u")
         .output()
