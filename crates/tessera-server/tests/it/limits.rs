@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 use crate::{
     process::{
@@ -35,6 +35,47 @@ async fn health(server: &ServeProcess) -> RawResponse {
         .await
         .expect("healthz answers")
         .expect("a response")
+}
+
+/// Opens `count` stuck POSTs and returns them once they hold every request slot (the server's
+/// `TESSERA_MAX_CONCURRENT_REQUESTS` is `count`), with the answer to a probe that found no slot
+/// free: only in-flight requests hold slots, so that refusal proves every returned POST is in.
+///
+/// Sending the POSTs before the probe is not enough: the server accepts the connections in order
+/// but may read their heads in any order, so a probe can take a slot before a POST does; that
+/// POST is then refused at once and is opened again here.
+async fn hold_every_slot(server: &ServeProcess, count: usize) -> (Vec<TcpStream>, RawResponse) {
+    let auth = server.basic_auth();
+    let deadline = Instant::now() + BOUND;
+    let mut held: Vec<TcpStream> = Vec::new();
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "{count} stuck requests never held every slot; the server said:\n{}",
+            server.stderr()
+        );
+        let mut unanswered = Vec::with_capacity(count);
+        for mut stream in held {
+            if !answered(&mut stream).await {
+                unanswered.push(stream);
+            }
+        }
+        held = unanswered;
+        while held.len() < count {
+            held.push(stuck_post(server.address, "/v1/b2b/organizations", &auth).await);
+        }
+        let probe = health(server).await;
+        if probe.status != 200 {
+            return (held, probe);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the server has answered (or closed) `stream`, a stuck POST it should still be reading.
+async fn answered(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(Duration::from_millis(20), stream.peek(&mut byte)).await.is_ok()
 }
 
 #[track_caller]
@@ -81,22 +122,10 @@ async fn a_request_beyond_the_concurrency_limit_gets_a_typed_503() {
         ("TESSERA_MAX_CONCURRENT_REQUESTS", "2"),
         ("TESSERA_REQUEST_TIMEOUT_SECONDS", "600"),
     ]);
-    let auth = server.basic_auth();
-    let first = stuck_post(server.address, "/v1/b2b/organizations", &auth).await;
-    let second = stuck_post(server.address, "/v1/b2b/organizations", &auth).await;
-    // The two stuck requests hold both slots once the server has read their headers: from then
-    // on, every other request is refused at once (a 200 only means they were not in yet).
-    let deadline = Instant::now() + BOUND;
-    let refused = loop {
-        let response = health(&server).await;
-        if response.status != 200 || Instant::now() >= deadline {
-            break response;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (held, refused) = hold_every_slot(&server, 2).await;
     assert_typed_503(&refused, "too_many_concurrent_requests");
     // Freed slots serve again.
-    drop((first, second));
+    drop(held);
     let deadline = Instant::now() + BOUND;
     while health(&server).await.status != 200 {
         assert!(Instant::now() < deadline, "the slots of closed requests were never freed");
@@ -111,19 +140,8 @@ async fn shutdown_finishes_in_flight_requests_and_exits_by_its_deadline() {
         ("TESSERA_REQUEST_TIMEOUT_SECONDS", "600"),
         ("TESSERA_SHUTDOWN_TIMEOUT_SECONDS", "3"),
     ]);
-    let auth = server.basic_auth();
-    let mut finishing = stuck_post(server.address, "/v1/b2b/organizations", &auth).await;
-    let _stuck = stuck_post(server.address, "/v1/b2b/organizations", &auth).await;
-    // Both are in flight once a third request is refused.
-    let deadline = Instant::now() + BOUND;
-    while health(&server).await.status == 200 {
-        assert!(
-            Instant::now() < deadline,
-            "the two requests never got in; the server said:\n{}",
-            server.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (held, _) = hold_every_slot(&server, 2).await;
+    let [mut finishing, _stuck] = <[TcpStream; 2]>::try_from(held).unwrap();
 
     server.terminate();
     // An in-flight request that completes during the grace period is answered.
