@@ -6,6 +6,8 @@
 //!   tests through cargo-nextest when installed, `cargo test` otherwise).
 //! - `lint`: formatting, clippy and the architecture invariants, without running tests.
 //! - `interop`: drives a real `tessera serve` with Stytch's and Polar's Python SDKs.
+//! - `schema [--examples N]`: schemathesis against a real `tessera serve` and its
+//!   `/openapi.json` (`schema.rs`); `test` runs 10 examples an operation.
 //! - `bench [--quick] [--only NAME]`: runs every benchmark (Tessera, its floors and the
 //!   tower-sessions peer, in one run) and regenerates `docs/BENCHMARKS.md` and
 //!   `docs/benchmarks-authenticate.png` from their results (`bench.rs`). Needs PostgreSQL, installs
@@ -34,6 +36,7 @@ mod bench;
 mod crash;
 mod fuzz;
 mod multinode;
+mod schema;
 mod soak;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -46,6 +49,9 @@ tasks:
   lint      fmt check, clippy -D warnings, architecture checks
   interop   drive a real `tessera serve` with Stytch's and Polar's Python SDKs
             (stytch==15.3.0, polar-sdk==1.0.2)
+  schema    schemathesis (schemathesis==4.32.5) against a real `tessera serve`: every
+            operation of /openapi.json, --checks all, positive and negative data, stateful links
+              --examples N  per operation (default 100; `test` runs 10)
   bench     run every benchmark, then regenerate docs/BENCHMARKS.md and
             docs/benchmarks-authenticate.png (needs PostgreSQL; installs wrk and matplotlib)
               --quick       fewer samples and N up to 10^5 instead of 10^6
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("lint") => lint(),
         Some("interop") => step("Stytch and Polar Python SDK interop", interop),
+        Some("schema") => schema::schema(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("crash") => crash::crash(&args[1..]),
@@ -129,6 +136,15 @@ fn test() -> Result {
             "\nSKIPPED: the SDK interop needs python3 (with venv and pip); install it to run it"
         );
     }
+    if python().is_some() || in_ci() {
+        step("schemathesis against /openapi.json", || {
+            schema::schema(&["--examples".to_owned(), SCHEMA_EXAMPLES_IN_TEST.to_string()])
+        })?;
+    } else {
+        eprintln!(
+            "\nSKIPPED: schemathesis needs python3 (with venv and pip); install it to run it"
+        );
+    }
     // The multi-node test (in the nextest run) puts one node behind PgBouncer.
     step("PgBouncer for the multi-node test", multinode::ensure_pgbouncer)?;
     let tests = tests();
@@ -137,6 +153,9 @@ fn test() -> Result {
     let fuzzing = fuzz::fuzz(&["--seconds".to_owned(), FUZZ_SECONDS_IN_TEST.to_string()]);
     tests.and(fuzzing)
 }
+
+/// How many examples an operation `cargo xtask test` gives schemathesis.
+pub(crate) const SCHEMA_EXAMPLES_IN_TEST: u64 = 10;
 
 /// How long `cargo xtask test` runs each fuzz target.
 const FUZZ_SECONDS_IN_TEST: u64 = 5;
@@ -283,11 +302,29 @@ const SDKS: &[(&str, &str, &str, &str)] = &[
 /// Builds the server, starts it once on a fresh SQLite file and an ephemeral port, and runs each
 /// driver of `xtask/interop/` against it, in one virtualenv holding both official SDKs.
 fn interop() -> Result {
+    let packages: Vec<(&str, &str, &str)> = SDKS
+        .iter()
+        .map(|(requirement, package, version, _)| (*requirement, *package, *version))
+        .collect();
+    let venv_python = python_venv("interop-venv", &packages)?;
+    let root = workspace_root();
+    with_server(|deployment| {
+        for (requirement, _, _, script) in SDKS {
+            eprintln!("\n--> {requirement}: xtask/interop/{script}");
+            run(deployment.env(
+                Command::new(&venv_python).arg(root.join("xtask").join("interop").join(script)),
+            ))?;
+        }
+        Ok(())
+    })
+}
+
+/// A virtualenv `target/<name>` holding `packages` (`(pip requirement, package, version)`),
+/// created and filled when missing; its python.
+pub(crate) fn python_venv(name: &str, packages: &[(&str, &str, &str)]) -> Result<PathBuf> {
     let python =
         python().ok_or("python3 is not installed: `apt-get install python3 python3-venv`")?;
-    let root = workspace_root();
-    let target = target_dir();
-    let venv = target.join("interop-venv");
+    let venv = target_dir().join(name);
     let venv_python = venv.join("bin").join("python");
     if !venv_python.exists() {
         eprintln!("creating a virtualenv in {}", venv.display());
@@ -303,18 +340,41 @@ fn interop() -> Result {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
-    let missing: Vec<&str> = SDKS
+    let missing: Vec<&str> = packages
         .iter()
-        .filter(|(_, package, version, _)| installed(package).as_deref() != Some(*version))
+        .filter(|(_, package, version)| installed(package).as_deref() != Some(*version))
         .map(|(requirement, ..)| *requirement)
         .collect();
     if !missing.is_empty() {
         eprintln!("installing {} from PyPI", missing.join(" "));
         run(Command::new(&venv_python).args(["-m", "pip", "install", "--quiet"]).args(&missing))?;
     }
-    cargo(&["build", "--locked", "--package", "tessera-server", "--bin", "tessera"])?;
+    Ok(venv_python)
+}
 
-    let data = target.join(format!("interop-data-{}", std::process::id()));
+/// A running `tessera serve` and the credentials it printed.
+pub(crate) struct Deployment {
+    pub(crate) url: String,
+    pub(crate) project_id: String,
+    pub(crate) secret: String,
+}
+
+impl Deployment {
+    /// `command` with `TESSERA_URL`, `TESSERA_PROJECT_ID` and `TESSERA_SECRET` set.
+    pub(crate) fn env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command
+            .env("TESSERA_URL", &self.url)
+            .env("TESSERA_PROJECT_ID", &self.project_id)
+            .env("TESSERA_SECRET", &self.secret)
+    }
+}
+
+/// Builds the server, starts it on a fresh SQLite file and an ephemeral port, runs `f` against
+/// it, then stops it and removes its data.
+pub(crate) fn with_server(f: impl FnOnce(&Deployment) -> Result) -> Result {
+    cargo(&["build", "--locked", "--package", "tessera-server", "--bin", "tessera"])?;
+    let target = target_dir();
+    let data = target.join(format!("xtask-serve-data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let mut server = Command::new(target.join("debug").join("tessera"))
         .arg("--data-dir")
@@ -328,15 +388,7 @@ fn interop() -> Result {
         let stdout = server.stdout.take().ok_or("no stdout from tessera")?;
         let (url, project_id, secret) = read_announcement(stdout)?;
         eprintln!("tessera serve is up at {url} (project {project_id})");
-        for (requirement, _, _, script) in SDKS {
-            eprintln!("\n--> {requirement}: xtask/interop/{script}");
-            run(Command::new(&venv_python)
-                .arg(root.join("xtask").join("interop").join(script))
-                .env("TESSERA_URL", &url)
-                .env("TESSERA_PROJECT_ID", &project_id)
-                .env("TESSERA_SECRET", &secret))?;
-        }
-        Ok(())
+        f(&Deployment { url, project_id, secret })
     })();
     let _ = server.kill();
     let _ = server.wait();
@@ -406,7 +458,7 @@ fn run_server_tests(filter: &str, env: &[(&str, String)]) -> Result {
 }
 
 /// The value of `--name N` in `args`, or `default`; any other argument is an error.
-fn number_flag(args: &[String], name: &str, default: u64) -> Result<u64> {
+pub(crate) fn number_flag(args: &[String], name: &str, default: u64) -> Result<u64> {
     match args {
         [] => Ok(default),
         [flag, value] if flag == name => {
@@ -443,7 +495,7 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result {
     Ok(())
 }
 
-fn run(command: &mut Command) -> Result {
+pub(crate) fn run(command: &mut Command) -> Result {
     // Name the program and its arguments only: the environment may hold secrets.
     let shown = std::iter::once(command.get_program())
         .chain(command.get_args())
@@ -491,12 +543,12 @@ fn cargo_bin() -> String {
 }
 
 /// `CARGO_TARGET_DIR` (relative to the current directory, as cargo reads it) or `target/`.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let target = env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
     std::path::absolute(&target).unwrap_or(target)
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }

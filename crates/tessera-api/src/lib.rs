@@ -34,7 +34,8 @@ pub use crate::{
     random::{OsRandom, RandomSource, SeededRandom},
     service::{
         AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,
-        Credential, Exchange, IssuedSession, MemberSessions, PENDING_MFA_LIFETIME,
-        REVOCATION_CAPACITY, Revoke, SessionService, UpdateMember, UpdateOrganization,
+        Credential, Exchange, IP_ADDRESS_MAX_CHARS, IssuedSession, MEMBER_NAME_MAX_CHARS,
+        MemberSessions, PENDING_MFA_LIFETIME, RETURN_URL_MAX_CHARS, REVOCATION_CAPACITY, Revoke,
+        SessionService, USER_AGENT_MAX_CHARS, UpdateMember, UpdateOrganization,
     },
 };

@@ -7,8 +7,9 @@ use tessera_core::ErrorType;
 
 /// The status of `error_type`: 404 for what does not exist (a session that is unknown, expired,
 /// idle or revoked alike), 409 for uniqueness conflicts, 403 for refusals of a known session, 401
-/// for missing credentials, 413, 503 when storage is down, 500 for our own faults, 400 for every
-/// other mistake of the caller.
+/// for credentials that do not verify (the project's, or a session token or JWT a request names),
+/// 413, 503 when storage is down, 500 for our own faults, 400 for every other mistake of the
+/// caller.
 ///
 /// This is the status of the Tessera HTTP API. A protected route of an embedding service answers
 /// [`crate::AuthRejection`]'s statuses instead (401 for every credential that is not a live
@@ -32,7 +33,14 @@ pub const fn status_of(error_type: ErrorType) -> StatusCode {
         | ErrorType::SessionAuthorizationTenancyError
         | ErrorType::MfaRequired
         | ErrorType::ReauthenticationRequired => StatusCode::FORBIDDEN,
-        ErrorType::UnauthorizedCredentials => StatusCode::UNAUTHORIZED,
+        // The project's credentials, or a session credential that does not verify: a token
+        // that is not one Tessera mints, a JWT that is malformed, forged, expired or too old.
+        ErrorType::UnauthorizedCredentials
+        | ErrorType::InvalidSessionToken
+        | ErrorType::UnableToParseSessionJwt
+        | ErrorType::JwtInvalidAudience
+        | ErrorType::JwtInvalidIssuer
+        | ErrorType::JwtInvalidClaims => StatusCode::UNAUTHORIZED,
         ErrorType::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorType::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorType::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,10 +76,13 @@ mod tests {
             (ErrorType::PayloadTooLarge, 413),
             (ErrorType::StorageUnavailable, 503),
             (ErrorType::InternalServerError, 500),
-            (ErrorType::UnableToParseSessionJwt, 400),
-            (ErrorType::JwtInvalidAudience, 400),
-            (ErrorType::JwtInvalidIssuer, 400),
-            (ErrorType::JwtInvalidClaims, 400),
+            // Tessera's: a credential that does not verify is 401, not a malformed request
+            // (its format cannot be stated in the OpenAPI document: checksums, signatures).
+            (ErrorType::InvalidSessionToken, 401),
+            (ErrorType::UnableToParseSessionJwt, 401),
+            (ErrorType::JwtInvalidAudience, 401),
+            (ErrorType::JwtInvalidIssuer, 401),
+            (ErrorType::JwtInvalidClaims, 401),
             (ErrorType::MetadataTooLarge, 400),
             (ErrorType::TooManyRoles, 400),
         ];

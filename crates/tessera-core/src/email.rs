@@ -19,11 +19,10 @@ impl EmailAddress {
 
     pub fn parse(s: &str) -> Result<Self, Error> {
         let invalid = |reason| Error::InvalidEmail { reason };
-        let s = s.trim();
         if s.is_empty() {
             return Err(invalid("must not be empty"));
         }
-        if s.len() > Self::MAX_LEN {
+        if s.chars().count() > Self::MAX_LEN {
             return Err(invalid("must be at most 320 characters"));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -32,7 +31,7 @@ impl EmailAddress {
         let Some((local, domain)) = s.split_once('@') else {
             return Err(invalid("must contain `@`"));
         };
-        if local.is_empty() || local.len() > 64 {
+        if local.is_empty() || local.chars().count() > 64 {
             return Err(invalid("the part before `@` must be 1 to 64 characters"));
         }
         if domain.is_empty()
@@ -103,6 +102,8 @@ mod tests {
             "ada@example..com",
             "a da@x.com",
             "a@b@c",
+            " ada@example.com",
+            "ada@example.com\n",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
@@ -110,6 +111,10 @@ mod tests {
         assert!(EmailAddress::parse(&long).is_err());
         let too_long = format!("a@{}.com", "b".repeat(320));
         assert!(EmailAddress::parse(&too_long).is_err());
+        // Lengths are in characters, as the OpenAPI document's `maxLength` counts them.
+        let wide = format!("{}@{}.com", "é".repeat(64), "ü".repeat(250));
+        assert!(EmailAddress::parse(&wide).is_ok());
+        assert!(EmailAddress::parse(&format!("{}@x.com", "é".repeat(65))).is_err());
     }
 
     #[test]

@@ -45,6 +45,22 @@ pub enum FactorKind {
 }
 
 impl FactorType {
+    /// Every value, in declaration order.
+    pub const ALL: [FactorType; 12] = [
+        Self::MagicLink,
+        Self::EmailOtp,
+        Self::Otp,
+        Self::Oauth,
+        Self::Sso,
+        Self::Password,
+        Self::Totp,
+        Self::RecoveryCodes,
+        Self::TrustedAuthToken,
+        Self::Impersonated,
+        Self::Imported,
+        Self::Webauthn,
+    ];
+
     /// The wire value (Stytch's `type`), as serde writes it.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -136,6 +152,32 @@ pub enum DeliveryMethod {
 }
 
 impl DeliveryMethod {
+    /// Every value, in declaration order.
+    pub const ALL: [DeliveryMethod; 22] = [
+        Self::Email,
+        Self::Sms,
+        Self::Whatsapp,
+        Self::OauthGoogle,
+        Self::OauthMicrosoft,
+        Self::OauthGithub,
+        Self::OauthHubspot,
+        Self::OauthSlack,
+        Self::OauthExchangeGoogle,
+        Self::OauthExchangeGithub,
+        Self::OauthExchangeHubspot,
+        Self::OauthExchangeSlack,
+        Self::OauthAccessTokenExchange,
+        Self::SsoSaml,
+        Self::SsoOidc,
+        Self::Knowledge,
+        Self::AuthenticatorApp,
+        Self::RecoveryCode,
+        Self::TrustedTokenExchange,
+        Self::Impersonation,
+        Self::ImportedAuth0,
+        Self::WebauthnRegistration,
+    ];
+
     /// The wire value (Stytch's `delivery_method`), as serde writes it.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -390,7 +432,7 @@ pub struct FactorInput {
     #[serde(rename = "type")]
     pub factor_type: FactorType,
     pub delivery_method: DeliveryMethod,
-    /// When the member proved this factor; `now` if not given. Never in the future.
+    /// When the member proved this factor; `now` if not given or later than `now`.
     #[serde(default)]
     pub last_authenticated_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
@@ -415,10 +457,9 @@ pub struct AuthenticationFactor {
 impl AuthenticationFactor {
     /// Validates what the host reported, stamping it at `now`.
     pub fn new(input: FactorInput, now: DateTime<Utc>) -> Result<Self, Error> {
-        let authenticated_at = input.last_authenticated_at.unwrap_or(now);
-        if authenticated_at > now {
-            return Err(invalid("last_authenticated_at is in the future".to_owned()));
-        }
+        // A time after `now` is the host's clock running ahead of ours: read as `now`. It
+        // claims no more than leaving the field out (which means `now`), so it grants nothing.
+        let authenticated_at = input.last_authenticated_at.map_or(now, |at| at.min(now));
         check_coherent(input.factor_type, input.delivery_method, input.detail.as_ref())?;
         Ok(Self {
             factor_type: input.factor_type,
@@ -811,18 +852,33 @@ mod tests {
     }
 
     #[test]
-    fn future_authentication_is_refused() {
-        let later = now() + chrono::TimeDelta::seconds(1);
-        let result = AuthenticationFactor::new(
-            FactorInput {
-                factor_type: FactorType::Password,
-                delivery_method: DeliveryMethod::Knowledge,
-                last_authenticated_at: Some(later),
-                detail: None,
-            },
-            now(),
-        );
-        assert!(result.is_err());
+    fn all_lists_every_value_once() {
+        let types: std::collections::HashSet<_> = FactorType::ALL.iter().collect();
+        assert_eq!(types.len(), FactorType::ALL.len());
+        let methods: std::collections::HashSet<_> = DeliveryMethod::ALL.iter().collect();
+        assert_eq!(methods.len(), DeliveryMethod::ALL.len());
+        // Every method serves some type, so a list missing a type would miss its methods.
+        let served: std::collections::HashSet<_> =
+            FactorType::ALL.iter().flat_map(|t| t.allowed_delivery_methods()).collect();
+        assert_eq!(served, methods);
+    }
+
+    #[test]
+    fn a_future_authentication_time_reads_as_now() {
+        for later in [chrono::TimeDelta::seconds(1), chrono::TimeDelta::days(365 * 1000)] {
+            let factor = AuthenticationFactor::new(
+                FactorInput {
+                    factor_type: FactorType::Password,
+                    delivery_method: DeliveryMethod::Knowledge,
+                    last_authenticated_at: Some(now() + later),
+                    detail: None,
+                },
+                now(),
+            )
+            .unwrap();
+            assert_eq!(factor.last_authenticated_at(), now());
+            assert_eq!(factor.created_at(), now());
+        }
     }
 
     #[test]

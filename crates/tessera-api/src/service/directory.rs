@@ -68,13 +68,14 @@ impl CreateMember {
 /// removal is never undone by a concurrent metadata update).
 pub type UpdateMember = MemberUpdate;
 
-/// Longest member name accepted.
-const MAX_NAME_CHARS: usize = 256;
+/// Longest member name accepted, in characters.
+pub const MEMBER_NAME_MAX_CHARS: usize = 256;
 
 fn check_name(name: Option<&String>) -> ServiceResult<()> {
     match name {
         Some(name)
-            if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) =>
+            if name.chars().count() > MEMBER_NAME_MAX_CHARS
+                || name.chars().any(char::is_control) =>
         {
             Err(crate::ServiceError::invalid(
                 "name",

@@ -22,11 +22,14 @@ use tessera_store::Store;
 
 use self::revoked::RevokedSessions;
 pub use self::{
-    directory::{CreateMember, CreateOrganization, UpdateMember, UpdateOrganization},
+    directory::{
+        CreateMember, CreateOrganization, MEMBER_NAME_MAX_CHARS, UpdateMember, UpdateOrganization,
+    },
     revoked::REVOCATION_CAPACITY,
     sessions::{
-        AddFactor, Authenticate, Authenticated, CreateSession, Credential, Exchange, IssuedSession,
-        MemberSessions, PENDING_MFA_LIFETIME, Revoke,
+        AddFactor, Authenticate, Authenticated, CreateSession, Credential, Exchange,
+        IP_ADDRESS_MAX_CHARS, IssuedSession, MemberSessions, PENDING_MFA_LIFETIME,
+        RETURN_URL_MAX_CHARS, Revoke, USER_AGENT_MAX_CHARS,
     },
 };
 use crate::{

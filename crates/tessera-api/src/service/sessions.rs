@@ -244,13 +244,16 @@ pub struct MemberSessions {
     pub roles: Vec<RoleId>,
 }
 
-const MAX_URL_LEN: usize = 2048;
-const MAX_IP_LEN: usize = 64;
-const MAX_USER_AGENT_LEN: usize = 1024;
+/// Longest `return_url` accepted, in characters.
+pub const RETURN_URL_MAX_CHARS: usize = 2048;
+/// Longest session `ip_address` attribute accepted, in characters.
+pub const IP_ADDRESS_MAX_CHARS: usize = 64;
+/// Longest session `user_agent` attribute accepted, in characters.
+pub const USER_AGENT_MAX_CHARS: usize = 1024;
 
 fn check_return_url(url: String) -> ServiceResult<String> {
     let plausible = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= MAX_URL_LEN
+        && url.chars().count() <= RETURN_URL_MAX_CHARS
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if plausible {
         Ok(url)
@@ -264,15 +267,15 @@ fn check_return_url(url: String) -> ServiceResult<String> {
 
 fn check_attributes(attributes: &SessionAttributes) -> ServiceResult<()> {
     let bad = |value: &Option<String>, max: usize| {
-        value.as_ref().is_some_and(|v| v.len() > max || v.chars().any(char::is_control))
+        value.as_ref().is_some_and(|v| v.chars().count() > max || v.chars().any(char::is_control))
     };
-    if bad(&attributes.ip_address, MAX_IP_LEN) {
+    if bad(&attributes.ip_address, IP_ADDRESS_MAX_CHARS) {
         return Err(ServiceError::invalid(
             "attributes.ip_address",
             "at most 64 printable characters",
         ));
     }
-    if bad(&attributes.user_agent, MAX_USER_AGENT_LEN) {
+    if bad(&attributes.user_agent, USER_AGENT_MAX_CHARS) {
         return Err(ServiceError::invalid(
             "attributes.user_agent",
             "at most 1024 printable characters",

@@ -11,13 +11,13 @@ use tessera_api::{
     },
 };
 use tessera_core::{MemberRef, OrganizationSettings};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
-    parse,
+    formats, parse,
     request_id::RequestId,
 };
 
@@ -31,19 +31,25 @@ fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::R
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub(super) struct OrganizationFields {
     #[serde(default)]
+    #[schema(value_type = Option<formats::ExternalIdOrEmpty>)]
     organization_external_id: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::EmailAddressOrEmpty>)]
     email: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::Metadata>)]
     trusted_metadata: Option<Value>,
     /// `OPTIONAL` or `REQUIRED_FOR_ALL`.
     #[serde(default)]
+    #[schema(value_type = Option<formats::MfaPolicy>)]
     mfa_policy: Option<String>,
     /// Tessera: the absolute cap on a session's lifetime.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::Minutes>)]
     max_session_lifetime_minutes: Option<i64>,
     /// Tessera: a session unused this long ends; `0` means no idle timeout.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::IdleTimeoutMinutes>)]
     idle_timeout_minutes: Option<i64>,
 }
 
@@ -77,7 +83,9 @@ impl OrganizationFields {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateOrganizationBody {
+    #[schema(value_type = formats::OrganizationName)]
     organization_name: String,
+    #[schema(value_type = formats::OrganizationSlug)]
     organization_slug: String,
     #[serde(flatten)]
     fields: OrganizationFields,
@@ -123,7 +131,7 @@ pub(super) async fn create_organization(
     path = "/v1/b2b/organizations/{organization_id}",
     tag = "organizations",
     summary = "Get an organization (id or slug)",
-    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    params(("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug")),
     responses(
         (status = 200, description = "The organization", body = Envelope<OrganizationResponse>),
         (status = "4XX", response = ErrorBody),
@@ -144,8 +152,10 @@ pub(super) async fn get_organization(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct UpdateOrganizationBody {
     #[serde(default)]
+    #[schema(value_type = Option<formats::OrganizationName>)]
     organization_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::OrganizationSlug>)]
     organization_slug: Option<String>,
     #[serde(flatten)]
     fields: OrganizationFields,
@@ -156,7 +166,7 @@ pub(super) struct UpdateOrganizationBody {
     path = "/v1/b2b/organizations/{organization_id}",
     tag = "organizations",
     summary = "Update an organization",
-    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    params(("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug")),
     request_body = UpdateOrganizationBody,
     responses(
         (
@@ -192,7 +202,7 @@ pub(super) async fn update_organization(
     path = "/v1/b2b/organizations/{organization_id}",
     tag = "organizations",
     summary = "Delete an organization, its members and their sessions",
-    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    params(("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug")),
     responses(
         (
             status = 200,
@@ -218,15 +228,20 @@ pub(super) async fn delete_organization(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub(super) struct MemberFields {
     #[serde(default)]
+    #[schema(value_type = Option<formats::MemberName>)]
     name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::ExternalIdOrEmpty>)]
     external_id: Option<String>,
     /// Explicit roles; every member also has `tessera_member`.
     #[serde(default)]
+    #[schema(value_type = Option<formats::RoleIds>)]
     roles: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::Metadata>)]
     trusted_metadata: Option<Value>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::Metadata>)]
     untrusted_metadata: Option<Value>,
 }
 
@@ -250,6 +265,7 @@ impl MemberFields {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateMemberBody {
+    #[schema(value_type = formats::EmailAddress)]
     email_address: String,
     #[serde(flatten)]
     fields: MemberFields,
@@ -260,7 +276,7 @@ pub(super) struct CreateMemberBody {
     path = "/v1/b2b/organizations/{organization_id}/members",
     tag = "members",
     summary = "Create a member",
-    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    params(("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug")),
     request_body = CreateMemberBody,
     responses(
         (status = 200, description = "The new member", body = Envelope<MemberResponse>),
@@ -288,8 +304,8 @@ pub(super) async fn create_member(
     Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// Documented as `formats::MemberLookup`.
+#[derive(Debug, Deserialize)]
 pub(super) struct GetMemberQuery {
     /// The member's id or external id (exactly one of `member_id` and `email_address`).
     #[serde(default)]
@@ -304,8 +320,14 @@ pub(super) struct GetMemberQuery {
     tag = "members",
     summary = "Get a member by member_id or email_address",
     params(
-        ("organization_id" = String, Path, description = "The organization's id or slug"),
-        GetMemberQuery,
+        ("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug"),
+        (
+            "lookup" = formats::MemberLookup,
+            Query,
+            style = Form,
+            explode,
+            description = "Exactly one of `member_id` (an id or external id) and `email_address`"
+        ),
     ),
     responses(
         (status = 200, description = "The member", body = Envelope<MemberResponse>),
@@ -339,6 +361,7 @@ pub(super) async fn get_member(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct UpdateMemberBody {
     #[serde(default)]
+    #[schema(value_type = Option<formats::EmailAddress>)]
     email_address: Option<String>,
     #[serde(flatten)]
     fields: MemberFields,
@@ -350,8 +373,8 @@ pub(super) struct UpdateMemberBody {
     tag = "members",
     summary = "Update a member",
     params(
-        ("organization_id" = String, Path, description = "The organization's id or slug"),
-        ("member_id" = String, Path, description = "The member's id or external id"),
+        ("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug"),
+        ("member_id" = formats::MemberRef, Path, description = "The member's id or external id"),
     ),
     request_body = UpdateMemberBody,
     responses(
@@ -389,8 +412,8 @@ pub(super) async fn update_member(
     tag = "members",
     summary = "Delete a member and their sessions",
     params(
-        ("organization_id" = String, Path, description = "The organization's id or slug"),
-        ("member_id" = String, Path, description = "The member's id or external id"),
+        ("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug"),
+        ("member_id" = formats::MemberRef, Path, description = "The member's id or external id"),
     ),
     responses(
         (

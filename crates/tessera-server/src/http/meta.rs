@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::{Json, extract::State, response::IntoResponse};
+use axum::{Json, extract::State, http::header, response::IntoResponse};
 use serde::Serialize;
 use tessera_api::views::stytch::ErrorBody;
 use utoipa::ToSchema;
@@ -71,6 +71,14 @@ pub(super) async fn method_not_allowed() -> ApiError {
     summary = "This document",
     responses((status = 200, description = "The OpenAPI document", body = Object)),
 )]
-pub(super) async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
-    Json(super::openapi::document())
+pub(super) async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    let document = state.openapi.get_or_init(|| {
+        let document = super::openapi::document(&super::formats::Deployment {
+            project_id: &state.credentials.project_id,
+            policy: state.service.policy(),
+            claims: &state.service.config().claim_namespaces,
+        });
+        serde_json::to_vec(&document).expect("a JSON value serializes").into()
+    });
+    ([(header::CONTENT_TYPE, "application/json")], document.clone())
 }

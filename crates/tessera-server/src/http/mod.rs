@@ -14,6 +14,7 @@ mod directory;
 mod echo;
 mod error;
 mod extract;
+mod formats;
 mod limits;
 mod meta;
 mod metrics;
@@ -49,11 +50,18 @@ pub struct AppState {
     pub service: SessionService,
     pub credentials: Arc<ProjectCredentials>,
     health: Arc<meta::HealthProbe>,
+    /// `/openapi.json` of this deployment, built on its first request.
+    openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
 }
 
 impl AppState {
     pub fn new(service: SessionService, credentials: Arc<ProjectCredentials>) -> Self {
-        Self { service, credentials, health: Arc::new(meta::health_probe()) }
+        Self {
+            service,
+            credentials,
+            health: Arc::new(meta::health_probe()),
+            openapi: Arc::default(),
+        }
     }
 }
 

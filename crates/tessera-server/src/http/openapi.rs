@@ -16,7 +16,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{directory, meta, polar, sessions};
+use super::{directory, formats, meta, polar, sessions};
 
 /// The document; [`document`] builds it once.
 #[derive(OpenApi)]
@@ -98,10 +98,15 @@ const PROJECT_BEARER: &str = "projectBearer";
 /// `Authorization: Bearer <member-session token>` (the customer-portal routes).
 const MEMBER_SESSION: &str = "memberSession";
 
-/// The document, built on first use.
-pub(super) fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOCUMENT.get_or_init(ApiDoc::openapi)
+/// The document of a deployment: utoipa's, with the request formats written in full
+/// ([`formats::apply`]).
+pub(super) fn document(deployment: &formats::Deployment<'_>) -> serde_json::Value {
+    static GENERATED: OnceLock<serde_json::Value> = OnceLock::new();
+    let mut document = GENERATED
+        .get_or_init(|| serde_json::to_value(ApiDoc::openapi()).expect("the document serializes"))
+        .clone();
+    formats::apply(&mut document, deployment);
+    document
 }
 
 #[cfg(test)]
@@ -113,7 +118,13 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        serde_json::to_value(document()).unwrap()
+        let policy = tessera_core::Policy::default();
+        let claims = tessera_core::ClaimNamespaces::stytch();
+        document(&formats::Deployment {
+            project_id: "project-test-1",
+            policy: &policy,
+            claims: &claims,
+        })
     }
 
     /// The `(method, path)` pairs of the document.

@@ -1,6 +1,7 @@
 //! From the strings of a request to domain values, each failure a typed error naming the field.
 
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, de::Error as _};
+use serde_json::{Number, Value};
 use tessera_core::{
     EmailAddress, ErrorType, ExternalId, IdleTimeout, MaxLifetime, MemberRef, Metadata, MfaPolicy,
     OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionDuration,
@@ -74,5 +75,50 @@ pub(super) fn metadata(
             ErrorType::MetadataInvalidFormat,
             format!("{field} is invalid: must be a JSON object"),
         )),
+    }
+}
+
+/// A whole number, for `#[serde(deserialize_with)]` on the minute fields: JSON Schema's
+/// `integer`, which the OpenAPI document names, counts `60.0` as one, and serde's `i64` alone
+/// would refuse it.
+pub(super) fn whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    let Some(number) = Option::<Number>::deserialize(deserializer)? else { return Ok(None) };
+    if let Some(whole) = number.as_i64() {
+        return Ok(Some(whole));
+    }
+    // Within ±2^53 a float is exact; beyond it no minute field is valid anyway.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match number.as_f64() {
+        Some(float) if float.fract() == 0.0 && float.abs() <= EXACT => Ok(Some(float as i64)),
+        _ => Err(D::Error::custom("expected a whole number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Minutes {
+        #[serde(default, deserialize_with = "super::whole_number")]
+        minutes: Option<i64>,
+    }
+
+    fn read(value: serde_json::Value) -> Result<Option<i64>, serde_json::Error> {
+        serde_json::from_value::<Minutes>(value).map(|m| m.minutes)
+    }
+
+    #[test]
+    fn whole_numbers_are_read_in_either_json_form() {
+        assert_eq!(read(json!({"minutes": 60})).unwrap(), Some(60));
+        assert_eq!(read(json!({"minutes": 60.0})).unwrap(), Some(60));
+        assert_eq!(read(json!({"minutes": -5.0})).unwrap(), Some(-5));
+        assert_eq!(read(json!({"minutes": null})).unwrap(), None);
+        assert_eq!(read(json!({})).unwrap(), None);
+        for bad in [json!(60.5), json!(1e300), json!("60"), json!(true), json!(u64::MAX)] {
+            assert!(read(json!({"minutes": bad})).is_err(), "{bad}");
+        }
     }
 }

@@ -25,7 +25,7 @@ use tessera_core::{
 };
 use utoipa::ToSchema;
 
-use super::{AppState, error::ApiError, extract::ApiJson, polar_errors::PolarError};
+use super::{AppState, error::ApiError, extract::ApiJson, formats, polar_errors::PolarError};
 
 /// Polar's `CustomerSessionCustomerIDCreate | CustomerSessionCustomerExternalIDCreate`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -33,18 +33,24 @@ pub(super) struct CreateCustomerSessionBody {
     /// The organization (Polar's customer) by id (or slug); exactly one of this and
     /// `external_customer_id`.
     #[serde(default)]
+    #[schema(value_type = Option<formats::OrganizationRef>)]
     customer_id: Option<String>,
     /// The organization by its external id.
     #[serde(default, alias = "customer_external_id")]
+    #[schema(value_type = Option<formats::ExternalId>)]
     external_customer_id: Option<String>,
     /// The member of that organization the session is for; wins over `external_member_id`.
     /// Without either, the organization's owner member (see docs/HTTP.md).
     #[serde(default)]
+    #[schema(value_type = Option<formats::Id>)]
     member_id: Option<String>,
     /// The member by its external id.
     #[serde(default)]
+    #[schema(value_type = Option<formats::ExternalId>)]
     external_member_id: Option<String>,
+    /// `""` is none.
     #[serde(default)]
+    #[schema(value_type = Option<formats::ReturnUrlOrEmpty>)]
     return_url: Option<String>,
 }
 
@@ -204,8 +210,11 @@ fn portal_url(state: &AppState, issued: &IssuedSession) -> String {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateMemberSessionBody {
+    #[schema(value_type = formats::Id)]
     member_id: String,
+    /// `""` is none.
     #[serde(default)]
+    #[schema(value_type = Option<formats::ReturnUrlOrEmpty>)]
     return_url: Option<String>,
 }
 

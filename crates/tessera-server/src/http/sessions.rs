@@ -21,7 +21,7 @@ use super::{
     AppState,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
-    parse,
+    formats, parse,
     request_id::RequestId,
 };
 
@@ -57,6 +57,7 @@ fn credential(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct AuthorizationCheckBody {
+    #[schema(value_type = formats::OrganizationRef)]
     organization_id: String,
     resource_id: String,
     action: String,
@@ -85,10 +86,12 @@ pub(super) struct AuthenticateBody {
     session_jwt: Option<SecretString>,
     /// Extends the session to `now + d`, capped by the absolute lifetime; without it the
     /// session is not extended.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::Minutes>)]
     session_duration_minutes: Option<i64>,
     /// A JSON Merge Patch (RFC 7396) of the session's custom claims: `null` deletes a key.
     #[serde(default)]
+    #[schema(value_type = Option<formats::CustomClaimsPatch>)]
     session_custom_claims: Option<Value>,
     /// Answers `verdict` when the session may do `action` on `resource_id`; refuses otherwise.
     #[serde(default)]
@@ -148,58 +151,35 @@ pub(super) async fn authenticate(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateSessionBody {
+    #[schema(value_type = formats::OrganizationRef)]
     organization_id: String,
     /// Exactly one of `member_id` (or an external id), `email_address` and `external_id`.
     #[serde(default)]
+    #[schema(value_type = Option<formats::MemberRef>)]
     member_id: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::EmailAddress>)]
     email_address: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::ExternalId>)]
     external_id: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Vec<FactorInputSchema>)]
+    #[schema(value_type = formats::FactorInputs)]
     authentication_factors: Vec<FactorInput>,
     /// 5 to 527040; 60 when left out.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::Minutes>)]
     session_duration_minutes: Option<i64>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::CustomClaimsPatch>)]
     session_custom_claims: Option<Value>,
+    /// `""` is none.
     #[serde(default)]
+    #[schema(value_type = Option<formats::ReturnUrlOrEmpty>)]
     return_url: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<SessionAttributesSchema>)]
+    #[schema(value_type = Option<formats::SessionAttributes>)]
     attributes: Option<SessionAttributes>,
-}
-
-/// The schema of `FactorInput` (`tessera-core` has no OpenAPI derives): Stytch's factor
-/// object without the timestamps Tessera sets.
-#[derive(ToSchema)]
-#[schema(as = FactorInput)]
-#[allow(dead_code)] // only describes `FactorInput` in the OpenAPI document
-struct FactorInputSchema {
-    /// `magic_link`, `email_otp`, `otp`, `oauth`, `sso`, `password`, `totp`, ...
-    #[serde(rename = "type")]
-    factor_type: String,
-    /// `email`, `sms`, `oauth_google`, `sso_saml`, `knowledge`, ...: must fit `type`.
-    delivery_method: String,
-    /// When the member proved this factor; now when left out. Never in the future.
-    #[serde(default)]
-    last_authenticated_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// At most one detail object under its own key (`email_factor`, ...), fitting the method.
-    #[serde(flatten)]
-    #[schema(value_type = tessera_api::views::stytch::FactorDetailFields)]
-    detail: Option<tessera_api::views::stytch::FactorDetail>,
-}
-
-/// The schema of `SessionAttributes`.
-#[derive(ToSchema)]
-#[schema(as = SessionAttributes)]
-#[allow(dead_code)] // only describes `SessionAttributes` in the OpenAPI document
-struct SessionAttributesSchema {
-    #[serde(default)]
-    ip_address: Option<String>,
-    #[serde(default)]
-    user_agent: Option<String>,
 }
 
 /// Tessera's `POST /v1/b2b/sessions`: the host application tells Tessera who signed in, how.
@@ -269,12 +249,13 @@ pub(super) struct AddFactorBody {
     #[schema(value_type = Option<String>)]
     intermediate_session_token: Option<SecretString>,
     /// The factor the host application just verified.
-    #[schema(value_type = FactorInputSchema)]
+    #[schema(value_type = formats::FactorInput)]
     authentication_factor: FactorInput,
     /// Extends the session to `now + d` (5 to 527040), capped by the absolute lifetime. Without
     /// it a full session keeps its expiry, and a session this factor completes gets the
     /// deployment's default duration.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::Minutes>)]
     session_duration_minutes: Option<i64>,
 }
 
@@ -329,7 +310,9 @@ pub(super) async fn add_factor(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    #[param(value_type = formats::OrganizationRef)]
     organization_id: String,
+    #[param(value_type = formats::MemberRef)]
     member_id: String,
 }
 
@@ -372,6 +355,7 @@ pub(super) async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct RevokeBody {
     #[serde(default)]
+    #[schema(value_type = Option<formats::Id>)]
     member_session_id: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -380,10 +364,12 @@ pub(super) struct RevokeBody {
     #[schema(value_type = Option<String>)]
     session_jwt: Option<SecretString>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::MemberRef>)]
     member_id: Option<String>,
     /// Tessera: the organization of `member_session_id` or `member_id`, when known. Ids are
     /// global, so it may be left out.
     #[serde(default)]
+    #[schema(value_type = Option<formats::OrganizationRef>)]
     organization_id: Option<String>,
 }
 
@@ -440,6 +426,7 @@ pub(super) async fn revoke(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct ExchangeBody {
+    #[schema(value_type = formats::OrganizationRef)]
     organization_id: String,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -447,9 +434,11 @@ pub(super) struct ExchangeBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     session_jwt: Option<SecretString>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::Minutes>)]
     session_duration_minutes: Option<i64>,
     #[serde(default)]
+    #[schema(value_type = Option<formats::CustomClaimsPatch>)]
     session_custom_claims: Option<Value>,
 }
 
@@ -501,7 +490,7 @@ pub(super) async fn exchange(
     path = "/v1/b2b/sessions/jwks/{project_id}",
     tag = "sessions",
     summary = "The JWKS that verifies session JWTs",
-    params(("project_id" = String, Path, description = "This deployment's project id")),
+    params(("project_id" = formats::ProjectId, Path, description = "This deployment's project id")),
     responses(
         (status = 200, description = "The public keys", body = Envelope<GetJwksResponse>),
         (status = "4XX", response = ErrorBody),
@@ -543,7 +532,7 @@ pub(super) async fn policy(State(state): State<AppState>, request_id: RequestId)
     path = "/v1/b2b/rbac/organizations/{organization_id}",
     tag = "rbac",
     summary = "Organization-scoped roles (none in Tessera)",
-    params(("organization_id" = String, Path, description = "The organization's id or slug")),
+    params(("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug")),
     responses(
         (
             status = 200,

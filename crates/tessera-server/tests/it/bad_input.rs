@@ -119,7 +119,7 @@ async fn session_argument_errors() {
         ),
         (
             json!({"session_token": "tsr_mst_bogus"}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED,
             "invalid_session_token",
         ),
         (
