@@ -236,6 +236,23 @@ pub(super) fn apply(document: &mut Value, deployment: &Deployment<'_>) {
             .collect();
         schema.insert("oneOf".to_owned(), Value::Array(alternatives));
     }
+    // A member named by external id is found within an organization only (ids are global).
+    if let Some(Value::Object(revoke)) = schemas.get_mut("RevokeBody") {
+        revoke.insert(
+            "if".to_owned(),
+            json!({
+                "required": ["member_id"],
+                "properties": {"member_id": {"type": "string", "not": reference("Id")}},
+            }),
+        );
+        revoke.insert(
+            "then".to_owned(),
+            json!({
+                "required": ["organization_id"],
+                "properties": {"organization_id": {"not": {"type": "null"}}},
+            }),
+        );
+    }
     add_links(document);
 }
 
