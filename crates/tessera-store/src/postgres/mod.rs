@@ -13,6 +13,15 @@
 //!   that clause against the newest row version after waiting for a concurrent writer, so a
 //!   revoke that returned is never undone. Claim patches read the row `FOR UPDATE` in a
 //!   transaction, so concurrent patches serialize instead of losing each other.
+//! - **Pooling modes** ([`PoolMode`], in `pooling.rs`): by default statements are named and
+//!   cached per connection, and a single-statement operation runs without a transaction (so an
+//!   authenticate is one round trip). Behind a pooler in transaction mode (PgBouncer's
+//!   `pool_mode = transaction`), the URL's `pool-mode=transaction` (Tessera's own parameter,
+//!   removed before sqlx reads the URL) or [`PostgresStore::connect_with_mode`] makes every
+//!   operation, reads included, run in one `BEGIN … COMMIT` with unnamed statements and sqlx's
+//!   statement cache off: a `BEGIN` and a `COMMIT` round trip more per operation, and a Parse per
+//!   statement. In that mode the store does not migrate (the migrator's advisory lock is
+//!   session-level): it refuses a schema that lacks a migration, see [`PostgresStore::migrate`].
 //! - **Errors**: unique violations become [`StoreError::Conflict`] by constraint name, foreign
 //!   key violations the matching [`StoreError::NotFound`], connection trouble
 //!   [`StoreError::Unavailable`], undecodable rows [`StoreError::Corrupt`].
