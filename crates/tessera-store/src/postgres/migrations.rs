@@ -26,11 +26,11 @@ use crate::error::{StoreError, StoreResult};
 /// Where applied migrations are recorded (in the first schema of the `search_path`).
 pub(super) const MIGRATIONS_TABLE: &str = "tessera_schema_migrations";
 
-/// Every migration, in order. Append only: an applied migration's text is checksummed.
 /// The applied migrations, for [`check_applied`] (the table is [`MIGRATIONS_TABLE`]).
 const APPLIED: &str =
     "SELECT version, success, checksum FROM tessera_schema_migrations ORDER BY version";
 
+/// Every migration, in order. Append only: an applied migration's text is checksummed.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
     (2, "deployment", include_str!("../../migrations/postgres/0002_deployment.sql")),
@@ -148,4 +148,14 @@ fn open_error(e: MigrateError) -> StoreError {
         _ => "cannot migrate the PostgreSQL schema".to_owned(),
     };
     StoreError::open(message, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_applied_check_reads_the_migrators_table() {
+        assert!(APPLIED.contains(&format!(" FROM {MIGRATIONS_TABLE} ")), "{APPLIED}");
+    }
 }
