@@ -22,8 +22,9 @@ pub struct StoreArgs {
     /// Directory of the embedded SQLite database (`tessera.db`), created if missing.
     #[arg(long, env = "TESSERA_DATA_DIR", default_value = "tessera-data", global = true)]
     pub data_dir: PathBuf,
-    /// A `postgres://` URL to use PostgreSQL (TLS with `?sslmode=require` or `verify-full`), or
-    /// a path to a SQLite file; overrides --data-dir. Its password is never printed.
+    /// A `postgres://` URL to use PostgreSQL (TLS with `?sslmode=require` or `verify-full`;
+    /// `?pool-mode=transaction` behind PgBouncer's transaction pooling), or a path to a SQLite
+    /// file; overrides --data-dir. Its password is never printed.
     #[arg(long, env = "TESSERA_DATABASE", global = true, hide_env_values = true)]
     pub database: Option<String>,
 }

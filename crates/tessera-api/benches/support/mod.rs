@@ -83,6 +83,17 @@ impl World {
                 let url = fresh_postgres_database().await;
                 let pg = PostgresStore::connect(&url).await.expect("connect to PostgreSQL");
                 pg.migrate().await.expect("migrate PostgreSQL");
+                // `TESSERA_BENCH_POSTGRES_POOL_MODE=transaction`: the store in its transaction
+                // pooling mode (on the same, now migrated, database), to measure what it costs.
+                let pg = match std::env::var("TESSERA_BENCH_POSTGRES_POOL_MODE").as_deref() {
+                    Ok("transaction") => {
+                        pg.pool().close().await;
+                        PostgresStore::connect(&format!("{url}?pool-mode=transaction"))
+                            .await
+                            .expect("connect to PostgreSQL in transaction pooling mode")
+                    }
+                    _ => pg,
+                };
                 pg_pool = Some(pg.pool().clone());
                 (pg.into_store(), url, None)
             }

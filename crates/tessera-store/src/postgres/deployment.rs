@@ -19,10 +19,14 @@ const SELECT: &str =
 #[async_trait]
 impl DeploymentRepository for PostgresStore {
     async fn get_deployment(&self) -> StoreResult<Option<Deployment>> {
-        let row = sqlx::query(SELECT)
-            .fetch_optional(&self.pool)
+        const DOING: &str = "read the deployment";
+        let mut conn = self.conn(DOING).await?;
+        let row = self
+            .query(SELECT)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(|e| query_error("read the deployment", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         row.as_ref().map(rows::deployment).transpose()
     }
 
@@ -31,17 +35,21 @@ impl DeploymentRepository for PostgresStore {
         // transaction to end, then does nothing if it committed. So when this statement returns
         // without a row, the winner's row is committed, and the next statement (a new snapshot
         // under Read Committed) reads it.
-        let inserted = sqlx::query(
-            "INSERT INTO deployment (singleton, project_id, secret_hash, created_at) \
+        const DOING: &str = "store the deployment";
+        let mut conn = self.conn(DOING).await?;
+        let inserted = self
+            .query(
+                "INSERT INTO deployment (singleton, project_id, secret_hash, created_at) \
              VALUES (1, $1, $2, $3) ON CONFLICT (singleton) DO NOTHING \
              RETURNING project_id, secret_hash, created_at",
-        )
-        .bind(&candidate.project_id)
-        .bind(candidate.secret_hash.as_slice())
-        .bind(candidate.created_at)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| query_error("store the deployment", e))?;
+            )
+            .bind(&candidate.project_id)
+            .bind(candidate.secret_hash.as_slice())
+            .bind(candidate.created_at)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if let Some(row) = inserted {
             return rows::deployment(&row);
         }
@@ -51,11 +59,15 @@ impl DeploymentRepository for PostgresStore {
     }
 
     async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE deployment SET secret_hash = $1 WHERE singleton = 1")
+        const DOING: &str = "replace the deployment secret";
+        let mut conn = self.conn(DOING).await?;
+        let result = self
+            .query("UPDATE deployment SET secret_hash = $1 WHERE singleton = 1")
             .bind(secret_hash.as_slice())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(|e| query_error("replace the deployment secret", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Deployment));
         }

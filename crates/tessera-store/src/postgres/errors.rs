@@ -57,6 +57,16 @@ pub(super) fn query_error(doing: &'static str, e: sqlx::Error) -> StoreError {
                 e,
             );
         }
+        // A named prepared statement that exists already, or no longer: the server connection
+        // changed under the client, as behind a pooler in transaction mode.
+        if matches!(code.as_str(), "42P05" | "26000") {
+            let message = format!(
+                "cannot {doing}: PostgreSQL found a prepared statement of another connection, or \
+                 lost one (SQLSTATE {code}): behind a pooler in transaction mode (PgBouncer's \
+                 pool_mode = transaction), add `pool-mode=transaction` to the URL"
+            );
+            return StoreError::unavailable(message, e);
+        }
         let hint = match code.get(..2) {
             Some("08") => "the connection to PostgreSQL failed; check that the server is up",
             Some("53") => "PostgreSQL is out of resources (connections, memory or disk)",

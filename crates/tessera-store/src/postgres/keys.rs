@@ -13,7 +13,9 @@ use crate::{
 #[async_trait]
 impl SigningKeyRepository for PostgresStore {
     async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
-        sqlx::query(
+        const DOING: &str = "store a signing key";
+        let mut conn = self.conn(DOING).await?;
+        self.query(
             "INSERT INTO signing_keys \
              (kid, algorithm, private_key_der, public_key_der, created_at, retired_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -24,32 +26,38 @@ impl SigningKeyRepository for PostgresStore {
         .bind(&key.public_key_der)
         .bind(key.created_at)
         .bind(key.retired_at)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
-        .map_err(|e| query_error("store a signing key", e))?;
-        Ok(())
+        .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
-        let rows = sqlx::query(
-            "SELECT kid, algorithm, private_key_der, public_key_der, created_at, retired_at \
-             FROM signing_keys ORDER BY created_at, kid",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| query_error("list signing keys", e))?;
+        const DOING: &str = "list signing keys";
+        let mut conn = self.conn(DOING).await?;
+        let rows = self
+            .query(
+                "SELECT kid, algorithm, private_key_der, public_key_der, created_at, retired_at \
+                 FROM signing_keys ORDER BY created_at, kid",
+            )
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         rows.iter().map(rows::signing_key).collect()
     }
 
     async fn retire_signing_key(&self, kid: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        let result = sqlx::query(
-            "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL",
-        )
-        .bind(kid)
-        .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| query_error("retire a signing key", e))?;
+        const DOING: &str = "retire a signing key";
+        let mut conn = self.conn(DOING).await?;
+        let result = self
+            .query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL")
+            .bind(kid)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::SigningKey));
         }
@@ -57,11 +65,15 @@ impl SigningKeyRepository for PostgresStore {
     }
 
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
-        let result = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+        const DOING: &str = "delete a signing key";
+        let mut conn = self.conn(DOING).await?;
+        let result = self
+            .query("DELETE FROM signing_keys WHERE kid = $1")
             .bind(kid)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(|e| query_error("delete a signing key", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::SigningKey));
         }

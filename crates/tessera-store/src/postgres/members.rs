@@ -44,8 +44,10 @@ impl Columns {
 #[async_trait]
 impl MemberRepository for PostgresStore {
     async fn create_member(&self, member: &Member) -> StoreResult<()> {
+        const DOING: &str = "create a member";
         let columns = Columns::of(member)?;
-        sqlx::query(
+        let mut conn = self.conn(DOING).await?;
+        self.query(
             "INSERT INTO members (id, organization_id, email_address, email_normalized, name, \
              external_id, roles, trusted_metadata, untrusted_metadata, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -61,16 +63,16 @@ impl MemberRepository for PostgresStore {
         .bind(&columns.untrusted_metadata)
         .bind(member.created_at)
         .bind(member.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(|e| {
             if is_foreign_key_violation(&e, "members_organization_fkey") {
                 StoreError::NotFound(Entity::Organization)
             } else {
-                query_error("create a member", e)
+                query_error(DOING, e)
             }
         })?;
-        Ok(())
+        conn.finish(DOING).await
     }
 
     async fn get_member(
@@ -78,43 +80,46 @@ impl MemberRepository for PostgresStore {
         organization_id: OrganizationId,
         member: &MemberRef,
     ) -> StoreResult<Member> {
+        const DOING: &str = "read a member";
         let org = organization_id.as_uuid();
+        let mut conn = self.conn(DOING).await?;
         let row = match member {
             MemberRef::Id(id) => {
-                sqlx::query(concat!(
+                self.query(concat!(
                     "SELECT ",
                     member_columns!(),
                     " FROM members m WHERE m.organization_id = $1 AND m.id = $2"
                 ))
                 .bind(org)
                 .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
             }
             MemberRef::ExternalId(external_id) => {
-                sqlx::query(concat!(
+                self.query(concat!(
                     "SELECT ",
                     member_columns!(),
                     " FROM members m WHERE m.organization_id = $1 AND m.external_id = $2"
                 ))
                 .bind(org)
                 .bind(external_id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
             }
             MemberRef::Email(email) => {
-                sqlx::query(concat!(
+                self.query(concat!(
                     "SELECT ",
                     member_columns!(),
                     " FROM members m WHERE m.organization_id = $1 AND m.email_normalized = $2"
                 ))
                 .bind(org)
                 .bind(email.normalized())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
             }
         }
-        .map_err(|e| query_error("read a member", e))?;
+        .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         match row {
             Some(row) => rows::member(&row),
             None => Err(StoreError::NotFound(Entity::Member)),
@@ -131,17 +136,18 @@ impl MemberRepository for PostgresStore {
         const DOING: &str = "update a member";
         // The row is locked, changed in the named fields and written back in one transaction:
         // a concurrent update waits for it and then changes its own fields of the result.
-        let mut tx = self.pool.begin().await.map_err(|e| query_error(DOING, e))?;
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            member_columns!(),
-            " FROM members m WHERE m.organization_id = $1 AND m.id = $2 FOR UPDATE"
-        ))
-        .bind(organization_id.as_uuid())
-        .bind(member_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| query_error(DOING, e))?;
+        let mut tx = self.begin(DOING).await?;
+        let row = self
+            .query(concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members m WHERE m.organization_id = $1 AND m.id = $2 FOR UPDATE"
+            ))
+            .bind(organization_id.as_uuid())
+            .bind(member_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
         let mut member = match row {
             Some(row) => rows::member(&row)?,
             None => return Err(StoreError::NotFound(Entity::Member)),
@@ -149,7 +155,7 @@ impl MemberRepository for PostgresStore {
         update.apply_to(&mut member);
         member.updated_at = now;
         let columns = Columns::of(&member)?;
-        sqlx::query(
+        self.query(
             "UPDATE members SET email_address = $3, email_normalized = $4, name = $5, \
              external_id = $6, roles = $7, trusted_metadata = $8, untrusted_metadata = $9, \
              updated_at = $10 \
@@ -178,12 +184,16 @@ impl MemberRepository for PostgresStore {
         member_id: MemberId,
     ) -> StoreResult<()> {
         // Sessions go by `ON DELETE CASCADE`.
-        let result = sqlx::query("DELETE FROM members WHERE organization_id = $1 AND id = $2")
+        const DOING: &str = "delete a member";
+        let mut conn = self.conn(DOING).await?;
+        let result = self
+            .query("DELETE FROM members WHERE organization_id = $1 AND id = $2")
             .bind(organization_id.as_uuid())
             .bind(member_id.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(|e| query_error("delete a member", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Member));
         }
@@ -196,29 +206,36 @@ impl MemberRepository for PostgresStore {
         after: Option<MemberId>,
         limit: u32,
     ) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            member_columns!(),
-            " FROM members m WHERE m.organization_id = $1 \
+        const DOING: &str = "list members";
+        let mut conn = self.conn(DOING).await?;
+        let rows = self
+            .query(concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members m WHERE m.organization_id = $1 \
              AND m.id > COALESCE($2, '00000000-0000-0000-0000-000000000000'::uuid) \
              ORDER BY m.id LIMIT $3"
-        ))
-        .bind(organization_id.as_uuid())
-        .bind(after.map(|id| *id.as_uuid()))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| query_error("list members", e))?;
+            ))
+            .bind(organization_id.as_uuid())
+            .bind(after.map(|id| *id.as_uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         rows.iter().map(rows::member).collect()
     }
 
     async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId> {
-        let found: Option<uuid::Uuid> =
-            sqlx::query_scalar("SELECT organization_id FROM members WHERE id = $1")
-                .bind(member_id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| query_error("look up a member's organization", e))?;
+        const DOING: &str = "look up a member's organization";
+        let mut conn = self.conn(DOING).await?;
+        let found: Option<uuid::Uuid> = self
+            .query_scalar("SELECT organization_id FROM members WHERE id = $1")
+            .bind(member_id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         found.map(OrganizationId::from_uuid).ok_or(StoreError::NotFound(Entity::Member))
     }
 }

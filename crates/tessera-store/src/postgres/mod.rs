@@ -13,6 +13,15 @@
 //!   that clause against the newest row version after waiting for a concurrent writer, so a
 //!   revoke that returned is never undone. Claim patches read the row `FOR UPDATE` in a
 //!   transaction, so concurrent patches serialize instead of losing each other.
+//! - **Pooling modes** ([`PoolMode`], in `pooling.rs`): by default statements are named and
+//!   cached per connection, and a single-statement operation runs without a transaction (so an
+//!   authenticate is one round trip). Behind a pooler in transaction mode (PgBouncer's
+//!   `pool_mode = transaction`), the URL's `pool-mode=transaction` (Tessera's own parameter,
+//!   removed before sqlx reads the URL) or [`PostgresStore::connect_with_mode`] makes every
+//!   operation, reads included, run in one `BEGIN … COMMIT` with unnamed statements and sqlx's
+//!   statement cache off: a `BEGIN` and a `COMMIT` round trip more per operation, and a Parse per
+//!   statement. In that mode the store does not migrate (the migrator's advisory lock is
+//!   session-level): it refuses a schema that lacks a migration, see [`PostgresStore::migrate`].
 //! - **Errors**: unique violations become [`StoreError::Conflict`] by constraint name, foreign
 //!   key violations the matching [`StoreError::NotFound`], connection trouble
 //!   [`StoreError::Unavailable`], undecodable rows [`StoreError::Corrupt`].
@@ -32,6 +41,7 @@ mod keys;
 mod members;
 mod migrations;
 mod organizations;
+mod pooling;
 mod rows;
 mod sessions;
 
@@ -39,6 +49,7 @@ use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 
+pub use self::pooling::PoolMode;
 use crate::{
     error::{StoreError, StoreResult},
     repository::Store,
@@ -53,6 +64,7 @@ const START_HINT: &str = "start PostgreSQL (e.g. `pg_ctlcluster --skip-systemctl
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    mode: PoolMode,
 }
 
 impl PostgresStore {
@@ -68,22 +80,27 @@ impl PostgresStore {
     ///
     /// TLS follows the URL's `sslmode` (`disable`, `prefer` (the default), `require`,
     /// `verify-ca`, `verify-full`) and `sslrootcert`, as in libpq.
+    ///
+    /// `pool-mode=transaction` (Tessera's own parameter, removed before sqlx reads the URL)
+    /// selects [`PoolMode::Transaction`], for a pooler in transaction mode such as PgBouncer's
+    /// `pool_mode = transaction`; `pool-mode=session` or no such parameter, the default.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         // The URL may hold a password: never echo it.
         check_parameters(url)?;
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
+        let mode = pool_mode_of(url)?;
+        let options = PgConnectOptions::from_str(&known_parameters_only(url).0).map_err(|e| {
             StoreError::open(
                 "invalid PostgreSQL URL (expected postgres://user[:password]@host[:port]/database)",
                 e,
             )
         })?;
-        Self::connect_with(options).await
+        Self::connect_with_mode(options, mode).await
     }
 
     /// A printable description of the server `url` points to, for banners and messages:
     /// `user@host:port/database`, plus the `sslmode` if it is not the default (`prefer`). Never
     /// the password, whether in the userinfo or a `password=` parameter, nor anything else of
-    /// the query.
+    /// the query but `pool-mode=transaction`.
     ///
     /// ```
     /// use tessera_store::postgres::PostgresStore;
@@ -95,6 +112,10 @@ impl PostgresStore {
     /// assert_eq!(shown, "app@db:5432/t");
     /// assert_eq!(PostgresStore::describe_url("postgres://app:s3cret@db:port"), "(an invalid URL)");
     /// assert_eq!(PostgresStore::describe_url("postgres://app@db/t?pasword=s3cret"), "app@db:5432/t");
+    /// let shown = PostgresStore::describe_url(
+    ///     "postgres://app:s3cret@pgbouncer:6432/t?sslmode=require&pool-mode=transaction",
+    /// );
+    /// assert_eq!(shown, "app@pgbouncer:6432/t (sslmode=require, pool-mode=transaction)");
     /// ```
     pub fn describe_url(url: &str) -> String {
         // sqlx logs unknown parameters with their value: leave them out.
@@ -102,20 +123,58 @@ impl PostgresStore {
             return "(an invalid URL)".to_owned();
         };
         let target = describe_target(&options);
+        let mut notes = Vec::new();
         match options.get_ssl_mode() {
-            PgSslMode::Prefer => target,
-            mode => format!("{target} (sslmode={})", ssl_mode_name(mode)),
+            PgSslMode::Prefer => {}
+            mode => notes.push(format!("sslmode={}", ssl_mode_name(mode))),
         }
+        if let Ok(PoolMode::Transaction) = pool_mode_of(url) {
+            notes.push(format!("{}=transaction", PoolMode::URL_PARAMETER));
+        }
+        if notes.is_empty() { target } else { format!("{target} ({})", notes.join(", ")) }
     }
 
-    /// Like [`Self::connect`], from parsed options (e.g. with a `search_path`).
+    /// Like [`Self::connect`], from parsed options (e.g. with a `search_path`), in
+    /// [`PoolMode::Session`].
     pub async fn connect_with(options: PgConnectOptions) -> StoreResult<Self> {
+        Self::connect_with_mode(options, PoolMode::Session).await
+    }
+
+    /// Like [`Self::connect_with`], in `mode`. [`PoolMode::Transaction`] also turns sqlx's
+    /// statement cache off, and opens only a fully migrated schema (see [`Self::migrate`]).
+    ///
+    /// ```no_run
+    /// use std::str::FromStr;
+    ///
+    /// use sqlx::postgres::PgConnectOptions;
+    /// use tessera_store::postgres::{PoolMode, PostgresStore};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // PgBouncer with `pool_mode = transaction` on port 6432; the schema was migrated through a
+    /// // direct connection first.
+    /// let options = PgConnectOptions::from_str("postgres://app@pgbouncer.internal:6432/tessera")?;
+    /// let store = PostgresStore::connect_with_mode(options, PoolMode::Transaction).await?;
+    /// assert_eq!(store.pool_mode(), PoolMode::Transaction);
+    /// // The same from a URL:
+    /// let store =
+    ///     PostgresStore::connect("postgres://app@pgbouncer.internal:6432/tessera?pool-mode=transaction")
+    ///         .await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_with_mode(options: PgConnectOptions, mode: PoolMode) -> StoreResult<Self> {
         let target = describe_target(&options);
+        let options = match mode {
+            PoolMode::Session => options,
+            // Every statement is unnamed in this mode, so nothing would be cached anyway.
+            PoolMode::Transaction => options.statement_cache_capacity(0),
+        };
         let pool = Self::pool_options()
             .connect_with(options)
             .await
             .map_err(|e| StoreError::open(connect_failure(&target, &e), e))?;
-        let store = Self::from_pool(pool);
+        let store = Self::from_pool(pool).with_pool_mode(mode);
         store.migrate().await?;
         Ok(store)
     }
@@ -132,15 +191,37 @@ impl PostgresStore {
             .test_before_acquire(false)
     }
 
-    /// Wraps an existing pool. Does not migrate: call [`Self::migrate`].
+    /// Wraps an existing pool, in [`PoolMode::Session`]. Does not migrate: call
+    /// [`Self::migrate`].
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, mode: PoolMode::Session }
+    }
+
+    /// The same store in `mode`. For [`PoolMode::Transaction`] on a pool of your own, turn
+    /// sqlx's statement cache off in its options (`statement_cache_capacity(0)`).
+    #[must_use]
+    pub fn with_pool_mode(self, mode: PoolMode) -> Self {
+        Self { mode, ..self }
+    }
+
+    /// How the store uses its connections.
+    pub fn pool_mode(&self) -> PoolMode {
+        self.mode
     }
 
     /// Applies pending migrations. Idempotent, and safe when several nodes start at once: the
     /// runner holds a PostgreSQL advisory lock while it works.
+    ///
+    /// In [`PoolMode::Transaction`] it applies nothing: the advisory lock is held by the
+    /// session, which a pooler in transaction mode does not keep, and the runner's statements
+    /// are named. It then only checks that every migration is applied, and fails with `Open`,
+    /// saying to migrate through a direct connection first (e.g. `tessera config`, or a first
+    /// node, on a URL that bypasses the pooler), if one is not.
     pub async fn migrate(&self) -> StoreResult<()> {
-        migrations::run(&self.pool).await
+        match self.mode {
+            PoolMode::Session => migrations::run(&self.pool).await,
+            PoolMode::Transaction => migrations::check_applied(self).await,
+        }
     }
 
     /// The underlying pool.
@@ -159,6 +240,7 @@ impl fmt::Debug for PostgresStore {
         let options = self.pool.connect_options();
         f.debug_struct("PostgresStore")
             .field("target", &describe_target(&options))
+            .field("mode", &self.mode)
             .field("pool_size", &self.pool.size())
             .finish_non_exhaustive()
     }
@@ -213,22 +295,53 @@ const KNOWN_PARAMETERS: [&str; 18] = [
     "options",
 ];
 
-/// Refuses a URL with a parameter sqlx does not know, naming the parameter (never its value).
+/// Refuses a URL with a parameter neither sqlx nor Tessera knows, naming the parameter (never
+/// its value).
 fn check_parameters(url: &str) -> StoreResult<()> {
     match known_parameters_only(url).1 {
         None => Ok(()),
         Some(key) => Err(StoreError::Open {
             message: format!(
-                "invalid PostgreSQL URL: unknown parameter `{key}` (known: {}, options[…])",
-                KNOWN_PARAMETERS.join(", ")
+                "invalid PostgreSQL URL: unknown parameter `{key}` (known: {}, options[…], {})",
+                KNOWN_PARAMETERS.join(", "),
+                PoolMode::URL_PARAMETER
             ),
             source: None,
         }),
     }
 }
 
-/// `url` without the query parameters sqlx does not know, and the first of those (its name cut
-/// to 32 printable characters), if any.
+/// The pairs of `url`'s query (without its fragment).
+fn query_pairs(url: &str) -> impl Iterator<Item = (&str, &str)> {
+    let query = url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or_default());
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+}
+
+/// The [`PoolMode`] `url` asks for with `pool-mode=`, the last one if several; an error (that
+/// does not repeat the value) for any other value than `session` or `transaction`.
+fn pool_mode_of(url: &str) -> StoreResult<PoolMode> {
+    let Some((_, value)) =
+        query_pairs(url).filter(|&(key, _)| key == PoolMode::URL_PARAMETER).last()
+    else {
+        return Ok(PoolMode::default());
+    };
+    PoolMode::from_name(value).ok_or_else(|| StoreError::Open {
+        message: format!(
+            "invalid PostgreSQL URL: `{}` must be `session` (the default) or `transaction` \
+             (behind a pooler in transaction mode, e.g. PgBouncer's pool_mode = transaction)",
+            PoolMode::URL_PARAMETER
+        ),
+        source: None,
+    })
+}
+
+/// `url` without the query parameters sqlx does not know (Tessera's own `pool-mode` included),
+/// and the first of those that Tessera does not know either (its name cut to 32 printable
+/// characters), if any.
 fn known_parameters_only(url: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
     let query = query.split('#').next().unwrap_or_default();
@@ -241,7 +354,8 @@ fn known_parameters_only(url: &str) -> (String, Option<String>) {
             let is_known = key.starts_with("options[")
                 || key.starts_with("options%5B")
                 || KNOWN_PARAMETERS.contains(&key);
-            if !is_known && !pair.is_empty() && unknown.is_none() {
+            let is_tessera_own = key == PoolMode::URL_PARAMETER;
+            if !is_known && !is_tessera_own && !pair.is_empty() && unknown.is_none() {
                 unknown = Some(key.chars().filter(char::is_ascii_graphic).take(32).collect());
             }
             is_known
@@ -300,5 +414,31 @@ mod tests {
             known_parameters_only("postgres://u@h/d?sslmode=require&pasword=hunter2&port=1#f");
         assert_eq!(known, "postgres://u@h/d?sslmode=require&port=1");
         assert_eq!(unknown.as_deref(), Some("pasword"));
+    }
+
+    #[test]
+    fn the_pool_mode_parameter_is_tessera_own() {
+        let url = "postgres://u:p@h/d?sslmode=disable&pool-mode=transaction&port=1";
+        assert!(check_parameters(url).is_ok());
+        assert_eq!(pool_mode_of(url).unwrap(), PoolMode::Transaction);
+        // sqlx never sees it.
+        assert_eq!(
+            known_parameters_only(url),
+            ("postgres://u:p@h/d?sslmode=disable&port=1".into(), None)
+        );
+        for (url, mode) in [
+            ("postgres://u@h/d", PoolMode::Session),
+            ("postgres://u@h/d?pool-mode=session", PoolMode::Session),
+            ("postgres://u@h/d?pool-mode=session&pool-mode=transaction#f", PoolMode::Transaction),
+        ] {
+            assert_eq!(pool_mode_of(url).unwrap(), mode, "{url}");
+        }
+        for url in ["postgres://u@h/d?pool-mode=hunter2", "postgres://u@h/d?pool-mode"] {
+            let message = pool_mode_of(url).unwrap_err().to_string();
+            assert!(message.contains("must be `session`"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+        let message = check_parameters("postgres://u@h/d?poolmode=transaction").unwrap_err();
+        assert!(message.to_string().contains("pool-mode"), "{message}");
     }
 }

@@ -27,8 +27,10 @@ fn metadata(organization: &Organization) -> StoreResult<Value> {
 #[async_trait]
 impl OrganizationRepository for PostgresStore {
     async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
+        const DOING: &str = "create an organization";
         let lifetime = &organization.settings.lifetime;
-        sqlx::query(
+        let mut conn = self.conn(DOING).await?;
+        self.query(
             "INSERT INTO organizations (id, slug, external_id, name, email, trusted_metadata, \
              mfa_policy, max_lifetime_minutes, idle_timeout_minutes, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -44,36 +46,39 @@ impl OrganizationRepository for PostgresStore {
         .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
         .bind(organization.created_at)
         .bind(organization.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
-        .map_err(|e| query_error("create an organization", e))?;
-        Ok(())
+        .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await
     }
 
     async fn get_organization(&self, organization: &OrganizationRef) -> StoreResult<Organization> {
+        const DOING: &str = "read an organization";
+        let mut conn = self.conn(DOING).await?;
         let row = match organization {
             OrganizationRef::Id(id) => {
-                sqlx::query(concat!(
+                self.query(concat!(
                     "SELECT ",
                     organization_columns!(),
                     " FROM organizations o WHERE o.id = $1"
                 ))
                 .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
             }
             OrganizationRef::Slug(slug) => {
-                sqlx::query(concat!(
+                self.query(concat!(
                     "SELECT ",
                     organization_columns!(),
                     " FROM organizations o WHERE o.slug = $1"
                 ))
                 .bind(slug.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
             }
         }
-        .map_err(|e| query_error("read an organization", e))?;
+        .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         match row {
             Some(row) => rows::organization(&row),
             None => Err(StoreError::NotFound(Entity::Organization)),
@@ -89,16 +94,17 @@ impl OrganizationRepository for PostgresStore {
         const DOING: &str = "update an organization";
         // The row is locked, changed in the named fields and written back in one transaction:
         // a concurrent update waits for it and then changes its own fields of the result.
-        let mut tx = self.pool.begin().await.map_err(|e| query_error(DOING, e))?;
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            organization_columns!(),
-            " FROM organizations o WHERE o.id = $1 FOR UPDATE"
-        ))
-        .bind(organization_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| query_error(DOING, e))?;
+        let mut tx = self.begin(DOING).await?;
+        let row = self
+            .query(concat!(
+                "SELECT ",
+                organization_columns!(),
+                " FROM organizations o WHERE o.id = $1 FOR UPDATE"
+            ))
+            .bind(organization_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
         let mut organization = match row {
             Some(row) => rows::organization(&row)?,
             None => return Err(StoreError::NotFound(Entity::Organization)),
@@ -106,7 +112,7 @@ impl OrganizationRepository for PostgresStore {
         update.apply_to(&mut organization);
         organization.updated_at = now;
         let lifetime = &organization.settings.lifetime;
-        sqlx::query(
+        self.query(
             "UPDATE organizations SET slug = $2, external_id = $3, name = $4, email = $5, \
              trusted_metadata = $6, mfa_policy = $7, max_lifetime_minutes = $8, \
              idle_timeout_minutes = $9, updated_at = $10 \
@@ -131,11 +137,15 @@ impl OrganizationRepository for PostgresStore {
 
     async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
         // Members go by `ON DELETE CASCADE`, and their sessions with them.
-        let result = sqlx::query("DELETE FROM organizations WHERE id = $1")
+        const DOING: &str = "delete an organization";
+        let mut conn = self.conn(DOING).await?;
+        let result = self
+            .query("DELETE FROM organizations WHERE id = $1")
             .bind(organization_id.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(|e| query_error("delete an organization", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Organization));
         }
@@ -147,18 +157,22 @@ impl OrganizationRepository for PostgresStore {
         after: Option<OrganizationId>,
         limit: u32,
     ) -> StoreResult<Vec<Organization>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            organization_columns!(),
-            " FROM organizations o \
+        const DOING: &str = "list organizations";
+        let mut conn = self.conn(DOING).await?;
+        let rows = self
+            .query(concat!(
+                "SELECT ",
+                organization_columns!(),
+                " FROM organizations o \
              WHERE o.id > COALESCE($1, '00000000-0000-0000-0000-000000000000'::uuid) \
              ORDER BY o.id LIMIT $2"
-        ))
-        .bind(after.map(|id| *id.as_uuid()))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| query_error("list organizations", e))?;
+            ))
+            .bind(after.map(|id| *id.as_uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         rows.iter().map(rows::organization).collect()
     }
 }

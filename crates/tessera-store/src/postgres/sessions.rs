@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Postgres, Transaction, postgres::PgRow};
+use sqlx::postgres::{PgConnection, PgRow};
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, MemberId, MemberSession,
     OrganizationId, SessionId, TokenHash,
@@ -167,13 +167,15 @@ fn factors_json(factors: &[AuthenticationFactor]) -> StoreResult<Value> {
     rows::json_column(SESSIONS, "authentication_factors", serde_json::to_value(factors))
 }
 
-async fn insert<'c>(
-    executor: impl sqlx::PgExecutor<'c>,
+async fn insert(
+    store: &PostgresStore,
+    conn: &mut PgConnection,
     session: &MemberSession,
     token_hash: &TokenHash,
     json: &JsonColumns,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT)
+    store
+        .query(INSERT)
         .bind(session.id.as_uuid())
         .bind(session.organization_id.as_uuid())
         .bind(session.member_id.as_uuid())
@@ -188,7 +190,7 @@ async fn insert<'c>(
         .bind(session.return_url.as_deref())
         .bind(session.updated_at)
         .bind(generation(session.token_generation))
-        .execute(executor)
+        .execute(conn)
         .await
         .map(drop)
 }
@@ -226,11 +228,16 @@ fn updated(row: Option<PgRow>) -> StoreResult<MemberSession> {
 
 impl PostgresStore {
     async fn organization_exists(&self, organization_id: OrganizationId) -> StoreResult<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
+        const DOING: &str = "look up an organization";
+        let mut conn = self.conn(DOING).await?;
+        let exists = self
+            .query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
             .bind(organization_id.as_uuid())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *conn)
             .await
-            .map_err(|e| query_error("look up an organization", e))
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
+        Ok(exists)
     }
 
     async fn member_exists(
@@ -238,14 +245,19 @@ impl PostgresStore {
         organization_id: OrganizationId,
         member_id: MemberId,
     ) -> StoreResult<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM members WHERE organization_id = $1 AND id = $2)",
-        )
-        .bind(organization_id.as_uuid())
-        .bind(member_id.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| query_error("look up a member", e))
+        const DOING: &str = "look up a member";
+        let mut conn = self.conn(DOING).await?;
+        let exists = self
+            .query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM members WHERE organization_id = $1 AND id = $2)",
+            )
+            .bind(organization_id.as_uuid())
+            .bind(member_id.as_uuid())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
+        Ok(exists)
     }
 
     /// `NotFound(Member)` unless the member exists in the organization.
@@ -273,10 +285,6 @@ impl PostgresStore {
             Err(e) => e,
         }
     }
-
-    async fn begin(&self, doing: &'static str) -> StoreResult<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(|e| query_error(doing, e))
-    }
 }
 
 #[async_trait]
@@ -286,10 +294,16 @@ impl SessionRepository for PostgresStore {
         session: &MemberSession,
         token_hash: &TokenHash,
     ) -> StoreResult<()> {
+        const DOING: &str = "create a session";
         let json = JsonColumns::of(session)?;
-        match insert(&self.pool, session, token_hash, &json).await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.insert_error(session, e).await),
+        let mut conn = self.conn(DOING).await?;
+        match insert(self, &mut conn, session, token_hash, &json).await {
+            Ok(()) => conn.finish(DOING).await,
+            Err(e) => {
+                // Give the connection back (rolling its transaction back) before looking further.
+                drop(conn);
+                Err(self.insert_error(session, e).await)
+            }
         }
     }
 
@@ -298,12 +312,16 @@ impl SessionRepository for PostgresStore {
         token_hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<AuthenticatedSession> {
-        let row = sqlx::query(FIND_BY_TOKEN)
+        const DOING: &str = "look up a session by token";
+        let mut conn = self.conn(DOING).await?;
+        let row = self
+            .query(FIND_BY_TOKEN)
             .bind(token_hash.as_bytes().as_slice())
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(|e| query_error("look up a session by token", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         active(row, now)
     }
 
@@ -313,13 +331,17 @@ impl SessionRepository for PostgresStore {
         session_id: SessionId,
         now: DateTime<Utc>,
     ) -> StoreResult<AuthenticatedSession> {
-        let row = sqlx::query(FIND_BY_ID)
+        const DOING: &str = "look up a session";
+        let mut conn = self.conn(DOING).await?;
+        let row = self
+            .query(FIND_BY_ID)
             .bind(organization_id.as_uuid())
             .bind(session_id.as_uuid())
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(|e| query_error("look up a session", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         active(row, now)
     }
 
@@ -327,12 +349,15 @@ impl SessionRepository for PostgresStore {
         &self,
         session_id: SessionId,
     ) -> StoreResult<OrganizationId> {
-        let found: Option<uuid::Uuid> =
-            sqlx::query_scalar("SELECT organization_id FROM sessions WHERE id = $1")
-                .bind(session_id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| query_error("look up a session's organization", e))?;
+        const DOING: &str = "look up a session's organization";
+        let mut conn = self.conn(DOING).await?;
+        let found: Option<uuid::Uuid> = self
+            .query_scalar("SELECT organization_id FROM sessions WHERE id = $1")
+            .bind(session_id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         found.map(OrganizationId::from_uuid).ok_or(StoreError::NotFound(Entity::Session))
     }
 
@@ -346,7 +371,9 @@ impl SessionRepository for PostgresStore {
         const DOING: &str = "record an authentication";
         let generation = generation(key.token_generation);
         let Some(patch) = &write.claims_patch else {
-            let row = sqlx::query(RECORD_AUTHENTICATION)
+            let mut conn = self.conn(DOING).await?;
+            let row = self
+                .query(RECORD_AUTHENTICATION)
                 .bind(key.organization_id.as_uuid())
                 .bind(key.session_id.as_uuid())
                 .bind(now)
@@ -354,15 +381,17 @@ impl SessionRepository for PostgresStore {
                 .bind(write.touch_if_accessed_by)
                 .bind(generation)
                 .bind(None::<Value>)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(|e| query_error(DOING, e))?;
+            conn.finish(DOING).await?;
             return updated(row);
         };
         let mut tx = self.begin(DOING).await?;
         // Concurrent patches queue on this row lock; each one merges into the claims the
         // previous one committed. Dropping `tx` on any early return rolls back.
-        let stored: Option<Value> = sqlx::query_scalar(LOCK_CLAIMS)
+        let stored: Option<Value> = self
+            .query_scalar(LOCK_CLAIMS)
             .bind(key.organization_id.as_uuid())
             .bind(key.session_id.as_uuid())
             .bind(now)
@@ -374,7 +403,8 @@ impl SessionRepository for PostgresStore {
             return Err(StoreError::NotFound(Entity::Session));
         };
         let claims = rows::stored_claims(stored)?.patched(patch, namespaces)?;
-        let row = sqlx::query(RECORD_AUTHENTICATION)
+        let row = self
+            .query(RECORD_AUTHENTICATION)
             .bind(key.organization_id.as_uuid())
             .bind(key.session_id.as_uuid())
             .bind(now)
@@ -398,17 +428,22 @@ impl SessionRepository for PostgresStore {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<MemberSession> {
-        let row = sqlx::query(ROTATE)
+        const DOING: &str = "rotate a session token";
+        let factors = factors_json(factors)?;
+        let mut conn = self.conn(DOING).await?;
+        let row = self
+            .query(ROTATE)
             .bind(key.organization_id.as_uuid())
             .bind(key.session_id.as_uuid())
             .bind(generation(key.token_generation))
             .bind(next.as_bytes().as_slice())
-            .bind(factors_json(factors)?)
+            .bind(factors)
             .bind(now)
             .bind(expires_at)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(|e| query_error("rotate a session token", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         updated(row)
     }
 
@@ -419,14 +454,18 @@ impl SessionRepository for PostgresStore {
         token_generation: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let result = sqlx::query(REVOKE)
+        const DOING: &str = "revoke a session";
+        let mut conn = self.conn(DOING).await?;
+        let result = self
+            .query(REVOKE)
             .bind(organization_id.as_uuid())
             .bind(session_id.as_uuid())
             .bind(now)
             .bind(token_generation.map(generation))
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(|e| query_error("revoke a session", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Session));
         }
@@ -439,14 +478,18 @@ impl SessionRepository for PostgresStore {
         member_id: MemberId,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let revoked = sqlx::query(REVOKE_MEMBER)
+        const DOING: &str = "revoke a member's sessions";
+        let mut conn = self.conn(DOING).await?;
+        let revoked = self
+            .query(REVOKE_MEMBER)
             .bind(organization_id.as_uuid())
             .bind(member_id.as_uuid())
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(|e| query_error("revoke a member's sessions", e))?
+            .map_err(|e| query_error(DOING, e))?
             .rows_affected();
+        conn.finish(DOING).await?;
         if revoked == 0 {
             // Nothing to revoke, or no such member: only the second is an error.
             self.require_member(organization_id, member_id).await?;
@@ -460,13 +503,17 @@ impl SessionRepository for PostgresStore {
         member_id: MemberId,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<MemberSession>> {
-        let found = sqlx::query(LIST_MEMBER)
+        const DOING: &str = "list a member's sessions";
+        let mut conn = self.conn(DOING).await?;
+        let found = self
+            .query(LIST_MEMBER)
             .bind(organization_id.as_uuid())
             .bind(member_id.as_uuid())
             .bind(now)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
-            .map_err(|e| query_error("list a member's sessions", e))?;
+            .map_err(|e| query_error(DOING, e))?;
+        conn.finish(DOING).await?;
         if found.is_empty() {
             self.require_member(organization_id, member_id).await?;
         }
@@ -483,7 +530,8 @@ impl SessionRepository for PostgresStore {
         const DOING: &str = "exchange a session";
         let json = JsonColumns::of(to)?;
         let mut tx = self.begin(DOING).await?;
-        let revoked = sqlx::query(REVOKE)
+        let revoked = self
+            .query(REVOKE)
             .bind(from.organization_id.as_uuid())
             .bind(from.session_id.as_uuid())
             .bind(now)
@@ -496,7 +544,7 @@ impl SessionRepository for PostgresStore {
             // Dropping `tx` rolls back.
             return Err(StoreError::NotFound(Entity::Session));
         }
-        if let Err(e) = insert(&mut *tx, to, to_token_hash, &json).await {
+        if let Err(e) = insert(self, &mut tx, to, to_token_hash, &json).await {
             // Roll back before looking further, so the old session is live again at once.
             tx.rollback().await.ok();
             return Err(self.insert_error(to, e).await);
@@ -506,20 +554,24 @@ impl SessionRepository for PostgresStore {
 
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
         // Each kind of end in turn, as long as the batch has room.
+        const DOING: &str = "purge sessions";
+        let mut conn = self.conn(DOING).await?;
         let mut deleted = 0;
         for statement in PURGES {
             let room = u64::from(batch_size) - deleted;
             if room == 0 {
                 break;
             }
-            deleted += sqlx::query(statement)
+            deleted += self
+                .query(statement)
                 .bind(before)
                 .bind(i64::try_from(room).unwrap_or(i64::MAX))
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await
-                .map_err(|e| query_error("purge sessions", e))?
+                .map_err(|e| query_error(DOING, e))?
                 .rows_affected();
         }
+        conn.finish(DOING).await?;
         Ok(deleted)
     }
 }

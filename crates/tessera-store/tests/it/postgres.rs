@@ -6,6 +6,11 @@
 //! minutes old are dropped by the next run. The server is `TESSERA_TEST_POSTGRES_URL`, by default
 //! `postgres://postgres@127.0.0.1:5432/postgres`. If it cannot be reached the tests are skipped
 //! with a loud `SKIPPED` line, unless `CI=true`, where they fail.
+//!
+//! The suite runs twice: in the default [`PoolMode::Session`], and (module `transaction_mode`) in
+//! [`PoolMode::Transaction`], straight on PostgreSQL, so that every operation's transaction and
+//! unnamed statements are checked against the same cases as the default path. That PgBouncer in
+//! transaction mode then works is the server's multi-node test.
 
 // Test code: a failed expectation should stop the test with its message.
 #![allow(clippy::unwrap_used)]
@@ -32,7 +37,7 @@ use tessera_core::{
 };
 use tessera_store::{
     AuthenticationWrite, Constraint, Entity, SessionKey, SigningKey, Store, StoreError,
-    postgres::PostgresStore,
+    postgres::{PoolMode, PostgresStore},
 };
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -113,6 +118,22 @@ impl TestSchema {
         store.migrate().await.unwrap();
         store
     }
+
+    /// A store on this schema, migrated in session mode, then in [`PoolMode::Transaction`] on a
+    /// pool of its own with sqlx's statement cache off (as [`PostgresStore::connect_with_mode`]
+    /// makes it).
+    async fn transaction_mode_store(&self, max_connections: u32) -> PostgresStore {
+        self.store().await.pool().close().await;
+        let pool = PostgresStore::pool_options()
+            .max_connections(max_connections)
+            .connect_with(self.options.clone().statement_cache_capacity(0))
+            .await
+            .unwrap();
+        let store = PostgresStore::from_pool(pool).with_pool_mode(PoolMode::Transaction);
+        // Only checks that the schema is migrated, in this mode.
+        store.migrate().await.unwrap();
+        store
+    }
 }
 
 /// Drops the schemas left by runs more than 15 minutes old (once per test process).
@@ -157,6 +178,16 @@ async fn fresh_postgres() -> Option<PostgresStore> {
 }
 
 tessera_store::conformance_suite!(fresh_store);
+
+/// The conformance suite in [`PoolMode::Transaction`].
+mod transaction_mode {
+    async fn fresh_store() -> Option<tessera_store::Store> {
+        let schema = super::TestSchema::create().await?;
+        Some(schema.transaction_mode_store(8).await.into_store())
+    }
+
+    tessera_store::conformance_suite!(fresh_store);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures for the PostgreSQL-specific tests.
@@ -388,6 +419,98 @@ async fn an_exhausted_pool_is_unavailable() {
     assert!(err.to_string().contains("PostgreSQL"), "{err}");
     drop(held);
     store.organizations.list_organizations(None, 10).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transaction pooling mode.
+
+/// In [`PoolMode::Transaction`] no statement is named: after a round of operations on its one
+/// connection, that connection holds no prepared statement (`pg_prepared_statements` lists the
+/// named ones of the session), while the session mode's holds its cached ones.
+#[tokio::test]
+async fn transaction_mode_prepares_no_named_statement() {
+    let Some(schema) = TestSchema::create().await else { return };
+    let count = "SELECT count(*) FROM pg_prepared_statements";
+    for (mode, store) in [
+        (PoolMode::Session, {
+            let pool = PostgresStore::pool_options()
+                .max_connections(1)
+                .connect_with(schema.options.clone())
+                .await
+                .unwrap();
+            PostgresStore::from_pool(pool)
+        }),
+        (PoolMode::Transaction, schema.transaction_mode_store(1).await),
+    ] {
+        let pool = store.pool().clone();
+        let store = store.into_store();
+        let slug = format!("named-{}", mode.as_str());
+        let (org, ada, session, token) = tenant(&store, &slug).await;
+        store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
+        store.sessions.list_member_sessions(org.id, ada.id, t0()).await.unwrap();
+        store
+            .sessions
+            .record_authentication(
+                &SessionKey::of(&session),
+                &AuthenticationWrite { claims_patch: Some(json!({"a": 1})), ..Default::default() },
+                &Default::default(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        // Unnamed itself, so that it does not count itself.
+        let named: i64 =
+            sqlx::query_scalar(count).persistent(false).fetch_one(&pool).await.unwrap();
+        match mode {
+            PoolMode::Session => assert!(named >= 5, "session mode caches its statements"),
+            PoolMode::Transaction => assert_eq!(named, 0, "transaction mode names none"),
+        }
+    }
+}
+
+/// In [`PoolMode::Transaction`] the store does not migrate: a schema that lacks migrations is
+/// refused with what to do, and the URL parameter is checked, shown and never given to sqlx.
+#[tokio::test]
+async fn transaction_mode_refuses_an_unmigrated_schema() {
+    let Some(schema) = TestSchema::create().await else { return };
+    let err = PostgresStore::connect_with_mode(schema.options.clone(), PoolMode::Transaction)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(message.contains("lacks migration(s) 1, 2, 3"), "{message}");
+    assert!(message.contains("direct connection"), "{message}");
+    // Nothing was created by the refusal.
+    let pool = PgPoolOptions::new().connect_with(schema.options.clone()).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1",
+    )
+    .bind(&schema.name)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "the refusal created nothing");
+
+    // Migrated in session mode (as on a direct connection), it opens.
+    schema.store().await;
+    let store =
+        PostgresStore::connect_with_mode(schema.options.clone(), PoolMode::Transaction).await;
+    assert_eq!(store.unwrap().pool_mode(), PoolMode::Transaction);
+
+    // From a URL: the parameter selects the mode (the admin URL's database is migrated in the
+    // public schema only if some run did so, so only parsing is checked here).
+    let err = PostgresStore::connect("postgres://u:hunter2@127.0.0.1:1/d?pool-mode=bogus")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`pool-mode` must be"), "{err}");
+    assert!(!err.contains("hunter2") && !err.contains("bogus"), "{err}");
+    let err = PostgresStore::connect("postgres://u:hunter2@127.0.0.1:1/d?pool-mode=transaction")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot connect to PostgreSQL at u@127.0.0.1:1/d"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
