@@ -1,9 +1,10 @@
 //! `cargo xtask multinode [--rounds N]`: the multi-node test (`multinode::` in
 //! `crates/tessera-server/tests/it/multinode.rs`) with N rounds (default 10) instead of one:
 //! three `tessera serve` nodes on a private PostgreSQL cluster, one through PgBouncer in
-//! transaction pooling mode, with cross-node sessions and revokes, JWKS agreement, key rotation
-//! by the operator CLI, and a PostgreSQL restart under traffic in every round. Installs
-//! PgBouncer with apt-get when missing.
+//! session pooling mode, with cross-node sessions and revokes, JWKS agreement, key rotation by
+//! the operator CLI, and a PostgreSQL restart under traffic in every round; and the node behind
+//! PgBouncer in transaction pooling mode (`pool-mode=transaction`) under concurrent traffic.
+//! Installs PgBouncer with apt-get when missing.
 
 use crate::{Result, run_server_tests, step};
 
