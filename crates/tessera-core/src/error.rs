@@ -47,6 +47,8 @@ pub enum ErrorType {
     SessionAuthorizationError,
     SessionAuthorizationTenancyError,
     MfaRequired,
+    SessionLimitReached,
+    InvalidSessionLimit,
     ReauthenticationRequired,
     NoSessionArguments,
     TooManySessionArguments,
@@ -97,6 +99,8 @@ impl ErrorType {
         Self::SessionAuthorizationError,
         Self::SessionAuthorizationTenancyError,
         Self::MfaRequired,
+        Self::SessionLimitReached,
+        Self::InvalidSessionLimit,
         Self::ReauthenticationRequired,
         Self::NoSessionArguments,
         Self::TooManySessionArguments,
@@ -147,6 +151,8 @@ impl ErrorType {
             Self::SessionAuthorizationError => "session_authorization_error",
             Self::SessionAuthorizationTenancyError => "session_authorization_tenancy_error",
             Self::MfaRequired => "mfa_required",
+            Self::SessionLimitReached => "session_limit_reached",
+            Self::InvalidSessionLimit => "invalid_session_limit",
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::NoSessionArguments => "no_session_arguments",
             Self::TooManySessionArguments => "too_many_session_arguments",
@@ -227,6 +233,12 @@ pub enum Error {
     )]
     MfaRequired,
     #[error(
+        "the member has {limit} live sessions in this organization, its limit: revoke one or sign in again later"
+    )]
+    SessionLimitReached { limit: u32 },
+    #[error("the session limit is invalid: {reason}")]
+    InvalidSessionLimit { reason: String },
+    #[error(
         "no authentication factor of this session is more recent than {max_age_seconds} seconds"
     )]
     FactorTooOld { max_age_seconds: i64 },
@@ -297,6 +309,8 @@ impl Error {
             Self::InvalidTouchInterval { .. } => ErrorType::InvalidTouchInterval,
             Self::InvalidAuthenticationFactor { .. } => ErrorType::InvalidAuthenticationFactor,
             Self::MfaRequired => ErrorType::MfaRequired,
+            Self::SessionLimitReached { .. } => ErrorType::SessionLimitReached,
+            Self::InvalidSessionLimit { .. } => ErrorType::InvalidSessionLimit,
             Self::FactorTooOld { .. } | Self::SignInTooOld { .. } => {
                 ErrorType::ReauthenticationRequired
             }

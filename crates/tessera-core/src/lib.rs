@@ -21,6 +21,7 @@ pub mod metadata;
 pub mod organization;
 pub mod rbac;
 pub mod session;
+pub mod session_limit;
 pub mod slug;
 pub mod token;
 
@@ -41,6 +42,7 @@ pub use crate::{
     organization::{Organization, OrganizationName, OrganizationSettings, OrganizationUpdate},
     rbac::{AuthorizationCheck, Policy, RoleId, Verdict},
     session::{AuthenticatedSession, MemberSession, SessionAttributes},
+    session_limit::{SessionLimit, WhenLimitReached},
     slug::{OrganizationRef, OrganizationSlug},
     token::{SessionToken, TokenHash, TokenPrefix},
 };

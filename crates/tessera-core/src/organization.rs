@@ -13,6 +13,7 @@ use crate::{
     id::OrganizationId,
     lifetime::{IdleTimeout, LifetimePolicy, MaxLifetime},
     metadata::Metadata,
+    session_limit::SessionLimit,
     slug::OrganizationSlug,
 };
 
@@ -68,6 +69,9 @@ pub struct OrganizationSettings {
     pub mfa_policy: MfaPolicy,
     #[serde(flatten)]
     pub lifetime: LifetimePolicy,
+    /// How many live sessions a member may hold here; `None`: no limit.
+    #[serde(default)]
+    pub session_limit: Option<SessionLimit>,
 }
 
 /// An organization: the union of what Stytch's `Organization` and Polar's `Customer` say about a
@@ -100,6 +104,7 @@ pub struct OrganizationUpdate {
     pub mfa_policy: Option<MfaPolicy>,
     pub max_lifetime: Option<MaxLifetime>,
     pub idle_timeout: Option<Option<IdleTimeout>>,
+    pub session_limit: Option<Option<SessionLimit>>,
 }
 
 impl OrganizationUpdate {
@@ -119,6 +124,7 @@ impl OrganizationUpdate {
             mfa_policy,
             max_lifetime,
             idle_timeout,
+            session_limit,
         } = self;
         if let Some(name) = name {
             organization.name = name.clone();
@@ -143,6 +149,9 @@ impl OrganizationUpdate {
         }
         if let Some(idle_timeout) = idle_timeout {
             organization.settings.lifetime.idle_timeout = *idle_timeout;
+        }
+        if let Some(session_limit) = session_limit {
+            organization.settings.session_limit = *session_limit;
         }
     }
 }

@@ -201,6 +201,41 @@ impl State {
         Ok(())
     }
 
+    /// Which live sessions of `session`'s member a new session revokes under its organization's
+    /// limit (least recently used first), or the refusal. Reads only; see
+    /// `SessionRepository::create_session`.
+    fn room_for(&self, session: &MemberSession) -> StoreResult<Vec<SessionId>> {
+        let Some(limit) = self
+            .organizations
+            .get(&session.organization_id)
+            .and_then(|organization| organization.settings.session_limit)
+        else {
+            return Ok(Vec::new());
+        };
+        let now = session.times.last_accessed_at;
+        let mut live: Vec<&StoredSession> = self
+            .sessions
+            .values()
+            .filter(|s| {
+                s.in_organization(session.organization_id)
+                    && s.session.member_id == session.member_id
+                    && Self::is_active(&self.organizations, s, now)
+            })
+            .collect();
+        let excess = limit.make_room(live.len() as u64)?;
+        live.sort_by_key(|s| (s.session.times.last_accessed_at, s.session.id));
+        Ok(live.iter().take(excess as usize).map(|s| s.session.id).collect())
+    }
+
+    fn revoke(&mut self, ids: &[SessionId], now: DateTime<Utc>) {
+        for id in ids {
+            if let Some(stored) = self.sessions.get_mut(id) {
+                stored.session.times.revoked_at = Some(now);
+                stored.session.updated_at = now;
+            }
+        }
+    }
+
     fn insert_session(&mut self, session: &MemberSession, token_hash: &TokenHash) {
         self.session_by_token.insert(*token_hash, session.id);
         self.sessions.insert(
@@ -403,11 +438,13 @@ impl SessionRepository for MemoryStore {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         let mut state = self.write();
         state.check_session_insertable(session, token_hash)?;
+        let revoked = state.room_for(session)?;
+        state.revoke(&revoked, session.times.last_accessed_at);
         state.insert_session(session, token_hash);
-        Ok(())
+        Ok(revoked)
     }
 
     async fn find_session_by_token(
@@ -574,16 +611,55 @@ impl SessionRepository for MemoryStore {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         let mut state = self.write();
         state.live_key_mut(from, now)?;
         state.check_session_insertable(to, to_token_hash)?;
+        // Everything that can refuse runs before anything is written.
+        let revoked = state.room_for(to)?;
         if let Ok(old) = state.live_key_mut(from, now) {
             old.session.times.revoked_at = Some(now);
             old.session.updated_at = now;
         }
+        state.revoke(&revoked, now);
         state.insert_session(to, to_token_hash);
-        Ok(())
+        Ok(revoked)
+    }
+
+    async fn revoke_organization_sessions(
+        &self,
+        organization_id: OrganizationId,
+        except: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut state = self.write();
+        if !state.organizations.contains_key(&organization_id) {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        let live: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| {
+                s.in_organization(organization_id)
+                    && Some(s.session.id) != except
+                    && State::is_active(&state.organizations, s, now)
+            })
+            .map(|s| s.session.id)
+            .collect();
+        state.revoke(&live, now);
+        Ok(live.len() as u64)
+    }
+
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut state = self.write();
+        let live: Vec<SessionId> = state
+            .sessions
+            .values()
+            .filter(|s| State::is_active(&state.organizations, s, now))
+            .map(|s| s.session.id)
+            .collect();
+        state.revoke(&live, now);
+        Ok(live.len() as u64)
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {

@@ -165,11 +165,17 @@ pub trait SessionRepository: Send + Sync {
     /// Stores a new session under the hash of its token. Fails with `NotFound(Organization)` or
     /// `NotFound(Member)` unless the member exists in the session's organization, and with
     /// `Conflict` on a used id or token hash.
+    ///
+    /// Under the organization's session limit (`OrganizationSettings::session_limit`), in the same
+    /// transaction: counts the member's live sessions (at the new session's `last_accessed_at`,
+    /// the moment it is made), then refuses with `Rejected(SessionLimitReached)` (nothing
+    /// written) or revokes the least recently used ones to make room, and returns their ids.
+    /// Concurrent creates are counted one after the other: the limit is never exceeded.
     async fn create_session(
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Vec<SessionId>>;
 
     /// The hot path: the session holding this token, with its member and organization, in one
     /// round trip. `NotFound(Session)` unless the session is active at `now` (not revoked,
@@ -249,14 +255,28 @@ pub trait SessionRepository: Send + Sync {
     ) -> StoreResult<Vec<MemberSession>>;
 
     /// Atomically stores `to` and revokes the live session `from` (still at its token
-    /// generation): either both happen or neither.
+    /// generation): either both happen or neither. `to` is subject to its organization's session
+    /// limit as in [`Self::create_session`]; returns the sessions revoked to make room.
     async fn exchange_session(
         &self,
         from: &SessionKey,
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Vec<SessionId>>;
+
+    /// Revokes every live session of an organization, but `except` if given; returns how many.
+    /// One statement. `NotFound(Organization)` if there is no such organization.
+    async fn revoke_organization_sessions(
+        &self,
+        organization_id: OrganizationId,
+        except: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Revokes every live session of the deployment; returns how many. One statement; an
+    /// operator's act (`tessera sessions revoke-all`), not scoped by organization.
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Deletes up to `batch_size` sessions that ended before `before`, whatever ended them: expiry,
     /// revocation, the idle timeout or the absolute lifetime of their organization (under its

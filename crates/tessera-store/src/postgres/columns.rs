@@ -11,7 +11,8 @@ macro_rules! organization_columns {
          o.email AS o_email, o.trusted_metadata AS o_trusted_metadata, \
          o.mfa_policy AS o_mfa_policy, o.max_lifetime_minutes AS o_max_lifetime_minutes, \
          o.idle_timeout_minutes AS o_idle_timeout_minutes, o.created_at AS o_created_at, \
-         o.updated_at AS o_updated_at"
+         o.updated_at AS o_updated_at, o.max_sessions_per_member AS o_max_sessions_per_member, \
+         o.session_limit_behavior AS o_session_limit_behavior"
     };
 }
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("../../migrations/postgres/0001_schema.sql")),
     (2, "deployment", include_str!("../../migrations/postgres/0002_deployment.sql")),
     (3, "session_integrity", include_str!("../../migrations/postgres/0003_session_integrity.sql")),
+    (4, "session_limits", include_str!("../../migrations/postgres/0004_session_limits.sql")),
 ];
 
 fn migrator() -> Migrator {

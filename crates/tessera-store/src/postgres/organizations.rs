@@ -24,6 +24,15 @@ fn metadata(organization: &Organization) -> StoreResult<Value> {
     )
 }
 
+/// `max_sessions_per_member` as bound (at most `SessionLimit::MAX`, so it fits).
+fn max_sessions(organization: &Organization) -> Option<i32> {
+    organization.settings.session_limit.map(|l| i32::try_from(l.max_sessions()).unwrap_or(i32::MAX))
+}
+
+fn limit_behavior(organization: &Organization) -> Option<&'static str> {
+    organization.settings.session_limit.map(|l| l.when_reached.as_str())
+}
+
 #[async_trait]
 impl OrganizationRepository for PostgresStore {
     async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
@@ -32,8 +41,9 @@ impl OrganizationRepository for PostgresStore {
         let mut conn = self.conn(DOING).await?;
         self.query(
             "INSERT INTO organizations (id, slug, external_id, name, email, trusted_metadata, \
-             mfa_policy, max_lifetime_minutes, idle_timeout_minutes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             mfa_policy, max_lifetime_minutes, idle_timeout_minutes, created_at, updated_at, \
+             max_sessions_per_member, session_limit_behavior) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(organization.id.as_uuid())
         .bind(organization.slug.as_str())
@@ -46,6 +56,8 @@ impl OrganizationRepository for PostgresStore {
         .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
         .bind(organization.created_at)
         .bind(organization.updated_at)
+        .bind(max_sessions(organization))
+        .bind(limit_behavior(organization))
         .execute(&mut *conn)
         .await
         .map_err(|e| query_error(DOING, e))?;
@@ -115,7 +127,8 @@ impl OrganizationRepository for PostgresStore {
         self.query(
             "UPDATE organizations SET slug = $2, external_id = $3, name = $4, email = $5, \
              trusted_metadata = $6, mfa_policy = $7, max_lifetime_minutes = $8, \
-             idle_timeout_minutes = $9, updated_at = $10 \
+             idle_timeout_minutes = $9, updated_at = $10, max_sessions_per_member = $11, \
+             session_limit_behavior = $12 \
              WHERE id = $1",
         )
         .bind(organization.id.as_uuid())
@@ -128,6 +141,8 @@ impl OrganizationRepository for PostgresStore {
         .bind(minutes(lifetime.max_lifetime.minutes()))
         .bind(lifetime.idle_timeout.map(|i| minutes(i.minutes())))
         .bind(organization.updated_at)
+        .bind(max_sessions(&organization))
+        .bind(limit_behavior(&organization))
         .execute(&mut *tx)
         .await
         .map_err(|e| query_error(DOING, e))?;

@@ -8,7 +8,7 @@ use tessera_core::{
     AuthenticationFactor, CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy,
     MaxLifetime, Member, MemberId, MemberSession, Metadata, MfaPolicy, Organization,
     OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
-    SessionAttributes, SessionId, SessionTimes,
+    SessionAttributes, SessionId, SessionLimit, SessionTimes, WhenLimitReached,
 };
 
 use super::errors::column_error;
@@ -118,10 +118,26 @@ pub(super) fn organization(row: &PgRow) -> StoreResult<Organization> {
                 max_lifetime,
                 idle_timeout: minutes(row, t, "o_idle_timeout_minutes", IdleTimeout::from_minutes)?,
             },
+            session_limit: session_limit(row)?,
         },
         created_at: get(row, t, "o_created_at")?,
         updated_at: get(row, t, "o_updated_at")?,
     })
+}
+
+/// The session limit of an organization row: none when `o_max_sessions_per_member` is null.
+fn session_limit(row: &PgRow) -> StoreResult<Option<SessionLimit>> {
+    let t = ORGANIZATIONS;
+    let Some(max) = get::<Option<i32>>(row, t, "o_max_sessions_per_member")? else {
+        return Ok(None);
+    };
+    let when_reached = parsed_opt(row, t, "o_session_limit_behavior", |s| {
+        WhenLimitReached::parse(s).ok_or(UnknownValue)
+    })?
+    .unwrap_or_default();
+    SessionLimit::new(i64::from(max), when_reached)
+        .map(Some)
+        .map_err(|e| corrupt_column(t, "o_max_sessions_per_member", e))
 }
 
 /// A member from columns aliased `m_*` ([`member_columns!`]).

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnection, PgRow};
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, MemberId, MemberSession,
-    OrganizationId, SessionId, TokenHash,
+    OrganizationId, SessionId, SessionLimit, TokenHash, WhenLimitReached,
 };
 
 use super::{
@@ -112,6 +112,42 @@ const REVOKE_MEMBER: &str = concat!(
     "UPDATE sessions AS s SET revoked_at = $3, updated_at = $3 FROM organizations o \
      WHERE o.id = s.organization_id AND s.organization_id = $1 AND s.member_id = $2 AND ",
     session_active_at!("$3")
+);
+
+/// Every live session of an organization but `$3` (or none when NULL).
+const REVOKE_ORGANIZATION: &str = concat!(
+    "UPDATE sessions AS s SET revoked_at = $2, updated_at = $2 FROM organizations o \
+     WHERE o.id = s.organization_id AND s.organization_id = $1 \
+     AND ($3::uuid IS NULL OR s.id <> $3) AND ",
+    session_active_at!("$2")
+);
+
+/// Every live session of the deployment.
+const REVOKE_ALL: &str = concat!(
+    "UPDATE sessions AS s SET revoked_at = $1, updated_at = $1 FROM organizations o \
+     WHERE o.id = s.organization_id AND ",
+    session_active_at!("$1")
+);
+
+/// The member's organization's session limit, locking the member's row: concurrent sign-ins of
+/// one member count their sessions one after the other.
+const LOCK_MEMBER_LIMIT: &str = "SELECT o.max_sessions_per_member, o.session_limit_behavior \
+     FROM members m JOIN organizations o ON o.id = m.organization_id \
+     WHERE m.organization_id = $1 AND m.id = $2 FOR UPDATE OF m";
+
+const COUNT_LIVE_MEMBER: &str = concat!(
+    "SELECT count(*) FROM sessions s JOIN organizations o ON o.id = s.organization_id \
+     WHERE s.organization_id = $1 AND s.member_id = $2 AND ",
+    session_active_at!("$3")
+);
+
+/// Revokes the member's `$4` least recently used live sessions, and names them.
+const REVOKE_LEAST_RECENTLY_USED: &str = concat!(
+    "UPDATE sessions SET revoked_at = $3, updated_at = $3 WHERE id IN \
+     (SELECT s.id FROM sessions s JOIN organizations o ON o.id = s.organization_id \
+     WHERE s.organization_id = $1 AND s.member_id = $2 AND ",
+    session_active_at!("$3"),
+    " ORDER BY s.last_accessed_at, s.id LIMIT $4) RETURNING id"
 );
 
 const LIST_MEMBER: &str = concat!(
@@ -226,6 +262,60 @@ fn updated(row: Option<PgRow>) -> StoreResult<MemberSession> {
     }
 }
 
+/// Makes room for `session` under its organization's session limit, in `tx` (see
+/// `SessionRepository::create_session`): the member's row is locked first, then its live
+/// sessions are counted and the least recently used revoked, or the session refused. Without
+/// the member (or its organization) nothing happens here: the insert then fails and says which.
+async fn make_room(
+    store: &PostgresStore,
+    tx: &mut PgConnection,
+    session: &MemberSession,
+) -> StoreResult<Vec<SessionId>> {
+    const DOING: &str = "apply the session limit";
+    let org = session.organization_id.as_uuid();
+    let member = session.member_id.as_uuid();
+    let row: Option<(Option<i32>, Option<String>)> = store
+        .query_as(LOCK_MEMBER_LIMIT)
+        .bind(org)
+        .bind(member)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| query_error(DOING, e))?;
+    let Some((Some(max), behavior)) = row else { return Ok(Vec::new()) };
+    let when_reached = match behavior.as_deref() {
+        None => WhenLimitReached::default(),
+        Some(b) => WhenLimitReached::parse(b).ok_or_else(|| {
+            StoreError::corrupt("organizations", "unknown session_limit_behavior")
+        })?,
+    };
+    let limit = SessionLimit::new(i64::from(max), when_reached).map_err(|e| {
+        StoreError::corrupt_with("organizations", "max_sessions_per_member out of bounds", e)
+    })?;
+    let now = session.times.last_accessed_at;
+    let live: i64 = store
+        .query_scalar(COUNT_LIVE_MEMBER)
+        .bind(org)
+        .bind(member)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| query_error(DOING, e))?;
+    let excess = limit.make_room(u64::try_from(live).unwrap_or(0))?;
+    if excess == 0 {
+        return Ok(Vec::new());
+    }
+    let revoked: Vec<uuid::Uuid> = store
+        .query_scalar(REVOKE_LEAST_RECENTLY_USED)
+        .bind(org)
+        .bind(member)
+        .bind(now)
+        .bind(i64::try_from(excess).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| query_error(DOING, e))?;
+    Ok(revoked.into_iter().map(SessionId::from_uuid).collect())
+}
+
 impl PostgresStore {
     async fn organization_exists(&self, organization_id: OrganizationId) -> StoreResult<bool> {
         const DOING: &str = "look up an organization";
@@ -293,15 +383,20 @@ impl SessionRepository for PostgresStore {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         const DOING: &str = "create a session";
         let json = JsonColumns::of(session)?;
-        let mut conn = self.conn(DOING).await?;
-        match insert(self, &mut conn, session, token_hash, &json).await {
-            Ok(()) => conn.finish(DOING).await,
+        let mut tx = self.begin(DOING).await?;
+        // Dropping `tx` on an error rolls the revokes back.
+        let revoked = make_room(self, &mut tx, session).await?;
+        match insert(self, &mut tx, session, token_hash, &json).await {
+            Ok(()) => {
+                tx.commit().await.map_err(|e| query_error(DOING, e))?;
+                Ok(revoked)
+            }
             Err(e) => {
-                // Give the connection back (rolling its transaction back) before looking further.
-                drop(conn);
+                // Roll back before looking further.
+                tx.rollback().await.ok();
                 Err(self.insert_error(session, e).await)
             }
         }
@@ -526,7 +621,7 @@ impl SessionRepository for PostgresStore {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         const DOING: &str = "exchange a session";
         let json = JsonColumns::of(to)?;
         let mut tx = self.begin(DOING).await?;
@@ -544,12 +639,52 @@ impl SessionRepository for PostgresStore {
             // Dropping `tx` rolls back.
             return Err(StoreError::NotFound(Entity::Session));
         }
+        let made_room = make_room(self, &mut tx, to).await?;
         if let Err(e) = insert(self, &mut tx, to, to_token_hash, &json).await {
             // Roll back before looking further, so the old session is live again at once.
             tx.rollback().await.ok();
             return Err(self.insert_error(to, e).await);
         }
-        tx.commit().await.map_err(|e| query_error(DOING, e))
+        tx.commit().await.map_err(|e| query_error(DOING, e))?;
+        Ok(made_room)
+    }
+
+    async fn revoke_organization_sessions(
+        &self,
+        organization_id: OrganizationId,
+        except: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        const DOING: &str = "revoke an organization's sessions";
+        let mut conn = self.conn(DOING).await?;
+        let revoked = self
+            .query(REVOKE_ORGANIZATION)
+            .bind(organization_id.as_uuid())
+            .bind(now)
+            .bind(except.map(|id| *id.as_uuid()))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?
+            .rows_affected();
+        conn.finish(DOING).await?;
+        if revoked == 0 && !self.organization_exists(organization_id).await? {
+            return Err(StoreError::NotFound(Entity::Organization));
+        }
+        Ok(revoked)
+    }
+
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        const DOING: &str = "revoke every session";
+        let mut conn = self.conn(DOING).await?;
+        let revoked = self
+            .query(REVOKE_ALL)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| query_error(DOING, e))?
+            .rows_affected();
+        conn.finish(DOING).await?;
+        Ok(revoked)
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {

@@ -15,8 +15,8 @@ use crate::{
     repository::OrganizationRepository,
 };
 
-/// The values bound for `?1..=?11` of an insert, or `?1..=?11` of an update (same order).
-fn bind(organization: &Organization) -> StoreResult<[rusqlite::types::Value; 11]> {
+/// The values bound for `?1..=?13` of an insert, or `?1..=?13` of an update (same order).
+fn bind(organization: &Organization) -> StoreResult<[rusqlite::types::Value; 13]> {
     use rusqlite::types::Value as V;
     let settings = &organization.settings;
     let trusted = json(
@@ -36,6 +36,8 @@ fn bind(organization: &Organization) -> StoreResult<[rusqlite::types::Value; 11]
         settings.lifetime.idle_timeout.map_or(V::Null, |t| V::Integer(i64::from(t.minutes()))),
         V::Integer(micros(organization.created_at)),
         V::Integer(micros(organization.updated_at)),
+        settings.session_limit.map_or(V::Null, |l| V::Integer(i64::from(l.max_sessions()))),
+        settings.session_limit.map_or(V::Null, |l| V::Text(l.when_reached.as_str().to_owned())),
     ])
 }
 
@@ -47,7 +49,7 @@ impl OrganizationRepository for SqliteStore {
             tx.prepare_cached(concat!(
                 "INSERT INTO organizations (",
                 organization_columns!(""),
-                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ))
             .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
             .map_err(sql(ORGANIZATIONS))?;
@@ -121,7 +123,8 @@ impl OrganizationRepository for SqliteStore {
                 .prepare_cached(
                     "UPDATE organizations SET slug = ?2, external_id = ?3, name = ?4, email = ?5, \
                      trusted_metadata = ?6, mfa_policy = ?7, max_lifetime_minutes = ?8, \
-                     idle_timeout_minutes = ?9, updated_at = ?11 \
+                     idle_timeout_minutes = ?9, updated_at = ?11, \
+                     max_sessions_per_member = ?12, session_limit_behavior = ?13 \
                      WHERE id = ?1",
                 )
                 .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))

@@ -7,7 +7,8 @@ use serde_json::Value;
 use tessera_core::{
     CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy, MaxLifetime, Member,
     MemberId, MemberSession, MfaPolicy, Organization, OrganizationId, OrganizationName,
-    OrganizationSettings, OrganizationSlug, SessionAttributes, SessionId, SessionTimes,
+    OrganizationSettings, OrganizationSlug, SessionAttributes, SessionId, SessionLimit,
+    SessionTimes, WhenLimitReached,
 };
 use uuid::Uuid;
 
@@ -49,11 +50,15 @@ macro_rules! organization_columns {
             $p,
             "created_at, ",
             $p,
-            "updated_at"
+            "updated_at, ",
+            $p,
+            "max_sessions_per_member, ",
+            $p,
+            "session_limit_behavior"
         )
     };
 }
-pub(super) const ORGANIZATION_COLUMN_COUNT: usize = 11;
+pub(super) const ORGANIZATION_COLUMN_COUNT: usize = 13;
 
 /// The columns [`member`] decodes.
 macro_rules! member_columns {
@@ -331,6 +336,23 @@ pub(super) fn organization(row: &Row<'_>, base: usize) -> StoreResult<Organizati
         .map(IdleTimeout::from_minutes)
         .transpose()
         .map_err(|e| c.corrupt_with("idle_timeout_minutes", "out of bounds", e))?;
+    let session_limit = match (
+        c.opt_int(11, "max_sessions_per_member")?,
+        c.opt_text(12, "session_limit_behavior")?,
+    ) {
+        (None, _) => None,
+        (Some(max), behavior) => {
+            let when_reached = match behavior {
+                None => WhenLimitReached::default(),
+                Some(b) => WhenLimitReached::parse(b)
+                    .ok_or_else(|| c.corrupt("session_limit_behavior", "unknown behavior"))?,
+            };
+            Some(
+                SessionLimit::new(max, when_reached)
+                    .map_err(|e| c.corrupt_with("max_sessions_per_member", "out of bounds", e))?,
+            )
+        }
+    };
     Ok(Organization {
         id: OrganizationId::from_uuid(c.uuid(0, "id")?),
         slug: c.parsed(1, "slug", OrganizationSlug::parse)?,
@@ -341,6 +363,7 @@ pub(super) fn organization(row: &Row<'_>, base: usize) -> StoreResult<Organizati
         settings: OrganizationSettings {
             mfa_policy,
             lifetime: LifetimePolicy { max_lifetime, idle_timeout },
+            session_limit,
         },
         created_at: c.time(9, "created_at")?,
         updated_at: c.time(10, "updated_at")?,

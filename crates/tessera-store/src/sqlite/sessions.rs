@@ -10,7 +10,7 @@ use rusqlite::{Connection, params, types::Value as V};
 use serde_json::Value;
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, MemberId,
-    MemberSession, OrganizationId, SessionId, TokenHash,
+    MemberSession, OrganizationId, SessionId, SessionLimit, TokenHash, WhenLimitReached,
 };
 
 use super::{
@@ -109,6 +109,35 @@ pub(super) const REVOKE_MEMBER_SESSIONS: &str = concat!(
     active_at!("?1")
 );
 
+/// Every live session of an organization, but one (`?3`, or none when NULL).
+pub(super) const REVOKE_ORGANIZATION_SESSIONS: &str = concat!(
+    "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
+     WHERE organization_id = ?2 AND (?3 IS NULL OR id <> ?3) AND ",
+    active_at!("?1")
+);
+
+/// Every live session of the deployment.
+pub(super) const REVOKE_ALL_SESSIONS: &str =
+    concat!("UPDATE sessions SET revoked_at = ?1, updated_at = ?1 WHERE ", active_at!("?1"));
+
+/// The session limit of an organization.
+const SESSION_LIMIT: &str =
+    "SELECT max_sessions_per_member, session_limit_behavior FROM organizations WHERE id = ?1";
+
+/// How many live sessions a member holds in an organization (`sessions_member_idx`).
+const COUNT_LIVE_MEMBER_SESSIONS: &str = concat!(
+    "SELECT count(*) FROM sessions WHERE organization_id = ?2 AND member_id = ?3 AND ",
+    active_at!("?1")
+);
+
+/// Revokes the member's `?4` least recently used live sessions, and names them.
+const REVOKE_LEAST_RECENTLY_USED: &str = concat!(
+    "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 WHERE id IN \
+     (SELECT id FROM sessions WHERE organization_id = ?2 AND member_id = ?3 AND ",
+    active_at!("?1"),
+    " ORDER BY last_accessed_at, id LIMIT ?4) RETURNING id"
+);
+
 /// The member's organization (for its lifetime policy) joined with the member's live sessions.
 /// No row at all means no such member in this organization; a member without live sessions
 /// yields one row of NULL session columns.
@@ -161,19 +190,79 @@ fn sessions_not_found() -> StoreError {
     StoreError::NotFound(Entity::Session)
 }
 
+/// Makes room for a new session of `session`'s member under its organization's session limit,
+/// in the writer's transaction (so concurrent sign-ins are counted one after the other): refuses
+/// it, or revokes the least recently used live sessions and names them. A new session is
+/// accessed at the moment it is made, so its `last_accessed_at` is that moment.
+fn make_room(conn: &Connection, session: &MemberSession) -> StoreResult<Vec<SessionId>> {
+    let org = uuid_blob(session.organization_id.as_uuid());
+    let member = uuid_blob(session.member_id.as_uuid());
+    let limit = conn
+        .prepare_cached(SESSION_LIMIT)
+        .and_then(|mut stmt| {
+            stmt.query_row([org], |row| {
+                Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, Option<String>>(1)?))
+            })
+        })
+        .map_err(sql(SESSIONS))?;
+    let limit = match limit {
+        (None, _) => return Ok(Vec::new()),
+        (Some(max), behavior) => {
+            let when_reached = behavior
+                .as_deref()
+                .map(|b| {
+                    WhenLimitReached::parse(b).ok_or_else(|| {
+                        StoreError::corrupt(rows::ORGANIZATIONS, "unknown session_limit_behavior")
+                    })
+                })
+                .transpose()?
+                .unwrap_or_default();
+            SessionLimit::new(max, when_reached).map_err(|e| {
+                StoreError::corrupt(rows::ORGANIZATIONS, format!("max_sessions_per_member: {e}"))
+            })?
+        }
+    };
+    let now = micros(session.times.last_accessed_at);
+    let live: i64 = conn
+        .prepare_cached(COUNT_LIVE_MEMBER_SESSIONS)
+        .and_then(|mut stmt| stmt.query_row(params![now, org, member], |row| row.get(0)))
+        .map_err(sql(SESSIONS))?;
+    let excess = limit.make_room(u64::try_from(live).unwrap_or(0))?;
+    if excess == 0 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(REVOKE_LEAST_RECENTLY_USED).map_err(sql(SESSIONS))?;
+    let revoked = stmt
+        .query_map(params![now, org, member, i64::try_from(excess).unwrap_or(i64::MAX)], |row| {
+            row.get::<_, Vec<u8>>(0)
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(sql(SESSIONS))?;
+    revoked
+        .iter()
+        .map(|blob| {
+            uuid::Uuid::from_slice(blob)
+                .map(SessionId::from_uuid)
+                .map_err(|e| StoreError::corrupt_with(SESSIONS, "a session id is not 16 bytes", e))
+        })
+        .collect()
+}
+
 /// Stores a new session, after checking that its organization and member exist (so that the
-/// error names the right entity rather than a foreign-key failure).
+/// error names the right entity rather than a foreign-key failure) and making room for it under
+/// the organization's session limit; returns the sessions revoked to make room.
 fn insert_session(
     conn: &Connection,
     session: &MemberSession,
     token_hash: &TokenHash,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<SessionId>> {
     if !organization_exists(conn, session.organization_id)? {
         return Err(StoreError::NotFound(Entity::Organization));
     }
     if !member_exists(conn, session.organization_id, session.member_id)? {
         return Err(StoreError::NotFound(Entity::Member));
     }
+    let revoked = make_room(conn, session)?;
     let text = |s: &Option<String>| s.as_ref().map_or(V::Null, |s| V::Text(s.clone()));
     let factors = json(
         SESSIONS,
@@ -205,7 +294,7 @@ fn insert_session(
     ))
     .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
     .map_err(sql(SESSIONS))?;
-    Ok(())
+    Ok(revoked)
 }
 
 /// Runs an `UPDATE ... RETURNING` of the session columns; `NotFound(Session)` if no row matched.
@@ -225,7 +314,7 @@ impl SessionRepository for SqliteStore {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         self.write(SESSIONS, |tx| insert_session(tx, session, token_hash)).await
     }
 
@@ -436,6 +525,40 @@ impl SessionRepository for SqliteStore {
         .await
     }
 
+    async fn revoke_organization_sessions(
+        &self,
+        organization_id: OrganizationId,
+        except: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        // Possibly many rows: on the blocking pool, off the async workers.
+        self.write_blocking(SESSIONS, move |tx| {
+            if !organization_exists(tx, organization_id)? {
+                return Err(StoreError::NotFound(Entity::Organization));
+            }
+            let except = except.map(|id| uuid_blob(id.as_uuid()).to_vec());
+            let changed = tx
+                .prepare_cached(REVOKE_ORGANIZATION_SESSIONS)
+                .and_then(|mut stmt| {
+                    stmt.execute(params![micros(now), uuid_blob(organization_id.as_uuid()), except])
+                })
+                .map_err(sql(SESSIONS))?;
+            Ok(changed as u64)
+        })
+        .await
+    }
+
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write_blocking(SESSIONS, move |tx| {
+            let changed = tx
+                .prepare_cached(REVOKE_ALL_SESSIONS)
+                .and_then(|mut stmt| stmt.execute(params![micros(now)]))
+                .map_err(sql(SESSIONS))?;
+            Ok(changed as u64)
+        })
+        .await
+    }
+
     async fn list_member_sessions(
         &self,
         organization_id: OrganizationId,
@@ -479,7 +602,7 @@ impl SessionRepository for SqliteStore {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         self.write(SESSIONS, |tx| {
             let revoked = tx
                 .prepare_cached(concat!(

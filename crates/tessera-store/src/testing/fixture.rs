@@ -7,7 +7,8 @@ use tessera_core::{
     AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, ExternalId, FactorInput,
     FactorType, IdleTimeout, LifetimePolicy, Member, MemberId, MemberSession, Metadata,
     Organization, OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
-    SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, TokenPrefix,
+    SessionAttributes, SessionDuration, SessionId, SessionLimit, SessionTimes, SessionToken,
+    TokenPrefix, WhenLimitReached,
 };
 
 use crate::{SessionKey, Store};
@@ -96,6 +97,24 @@ impl Fixture {
             idle_timeout: Some(IdleTimeout::from_minutes(idle).expect("valid idle timeout")),
             ..LifetimePolicy::default()
         };
+        self.store
+            .organizations
+            .create_organization(&organization)
+            .await
+            .expect("create organization");
+        organization
+    }
+
+    /// An organization whose members may hold at most `max` live sessions.
+    pub async fn organization_with_limit(
+        &mut self,
+        slug: &str,
+        max: i64,
+        when_reached: WhenLimitReached,
+    ) -> Organization {
+        let mut organization = self.organization_value(slug);
+        organization.settings.session_limit =
+            Some(SessionLimit::new(max, when_reached).expect("valid limit"));
         self.store
             .organizations
             .create_organization(&organization)

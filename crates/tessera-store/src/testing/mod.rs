@@ -21,6 +21,7 @@
 pub mod concurrency;
 pub mod deployment;
 pub mod fixture;
+pub mod limits;
 pub mod members;
 pub mod organizations;
 pub mod sessions;
@@ -94,6 +95,14 @@ macro_rules! conformance_suite {
                 writes_never_revive_an_ended_session,
                 find_session_organization_whatever_its_status,
                 find_session_organization_of_unknown_or_purged_is_not_found,
+            }
+            limits {
+                limit_revokes_the_least_recently_used,
+                limit_refuses_and_writes_nothing,
+                exchange_respects_the_target_limit,
+                revoke_organization_is_scoped_and_keeps_the_exception,
+                revoke_all_ends_every_live_session,
+                concurrent_creates_never_exceed_the_limit,
             }
             signing_keys {
                 insert_list_retire_delete,

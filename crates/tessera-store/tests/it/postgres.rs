@@ -290,7 +290,7 @@ async fn migrations_are_idempotent_and_recorded() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     // The store works after migrating again.
     let store = store.into_store();
     tenant(&store, "after-remigrate").await;
@@ -305,6 +305,8 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
     // would be (its sessions had no token generation).
     for undo in [
         "DROP TABLE deployment",
+        "ALTER TABLE organizations DROP COLUMN max_sessions_per_member",
+        "ALTER TABLE organizations DROP COLUMN session_limit_behavior",
         "ALTER TABLE sessions DROP COLUMN token_generation",
         "DROP INDEX sessions_last_accessed_idx",
         "DROP INDEX sessions_started_idx",
@@ -321,7 +323,7 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     let store = store.into_store();
     let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, session, "the upgrade kept the version-1 data");
@@ -350,7 +352,7 @@ async fn nodes_migrating_one_schema_at_once_all_succeed() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 3, "each migration applied exactly once");
+    assert_eq!(applied, 4, "each migration applied exactly once");
     let store = stores.remove(0).into_store();
     tenant(&store, "raced").await;
     assert!(schema.name.starts_with(SCHEMA_PREFIX));
@@ -768,7 +770,7 @@ async fn concurrent_exchanges_of_one_session_admit_exactly_one() {
     let mut winners = Vec::new();
     for task in tasks {
         match task.await.unwrap() {
-            (Ok(()), to_token) => winners.push(to_token),
+            (Ok(_), to_token) => winners.push(to_token),
             (Err(StoreError::NotFound(Entity::Session)), _) => {}
             (Err(e), _) => panic!("unexpected {e:?}"),
         }
