@@ -1,7 +1,7 @@
 //! Deployment settings of the service.
 
 use chrono::TimeDelta;
-use tessera_core::{ClaimNamespaces, SessionDuration, TokenPrefix, TouchInterval};
+use tessera_core::{ClaimNamespaces, SessionDuration, SessionLimit, TokenPrefix, TouchInterval};
 
 use crate::jwt::JwtProfile;
 
@@ -33,6 +33,9 @@ pub struct ServiceConfig {
     /// a purge uses at most half of the store's write capacity and of a core, so concurrent
     /// authenticates keep their latency; docs/BENCHMARKS.md). 0 purges flat out.
     pub purge_pause_ratio: u32,
+    /// The session limit of an organization created without one (`None`: no limit). Applied
+    /// when the organization is made, so an organization's stored setting is the one enforced.
+    pub default_session_limit: Option<SessionLimit>,
 }
 
 impl ServiceConfig {
@@ -51,6 +54,7 @@ impl ServiceConfig {
             purge_retention: TimeDelta::days(7),
             purge_batch_size: 1000,
             purge_pause_ratio: 1,
+            default_session_limit: None,
         }
     }
 }

@@ -28,7 +28,8 @@ pub const fn status_of(error_type: ErrorType) -> StatusCode {
         | ErrorType::MemberNotFound => StatusCode::NOT_FOUND,
         ErrorType::OrganizationSlugAlreadyUsed
         | ErrorType::DuplicateEmail
-        | ErrorType::DuplicateExternalId => StatusCode::CONFLICT,
+        | ErrorType::DuplicateExternalId
+        | ErrorType::SessionLimitReached => StatusCode::CONFLICT,
         ErrorType::SessionAuthorizationError
         | ErrorType::SessionAuthorizationTenancyError
         | ErrorType::MfaRequired
@@ -85,6 +86,9 @@ mod tests {
             (ErrorType::JwtInvalidClaims, 401),
             (ErrorType::MetadataTooLarge, 400),
             (ErrorType::TooManyRoles, 400),
+            // The session limit: a conflict with the member's live sessions.
+            (ErrorType::SessionLimitReached, 409),
+            (ErrorType::InvalidSessionLimit, 400),
         ];
         for (kind, status) in expected {
             assert_eq!(status_of(kind).as_u16(), status, "{kind}");

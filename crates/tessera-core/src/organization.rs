@@ -13,7 +13,7 @@ use crate::{
     id::OrganizationId,
     lifetime::{IdleTimeout, LifetimePolicy, MaxLifetime},
     metadata::Metadata,
-    session_limit::SessionLimit,
+    session_limit::{SessionLimit, WhenLimitReached},
     slug::OrganizationSlug,
 };
 
@@ -104,11 +104,16 @@ pub struct OrganizationUpdate {
     pub mfa_policy: Option<MfaPolicy>,
     pub max_lifetime: Option<MaxLifetime>,
     pub idle_timeout: Option<Option<IdleTimeout>>,
+    /// The limit: `Some(None)` removes it. Its behaviour stays the organization's unless
+    /// `session_limit_behavior` names one.
     pub session_limit: Option<Option<SessionLimit>>,
+    /// What a sign-in does at the limit; without a limit (after this update) it has no effect.
+    pub session_limit_behavior: Option<WhenLimitReached>,
 }
 
 impl OrganizationUpdate {
     /// Whether the update changes when sessions end (their stored end instants must follow).
+    /// A lower session limit does not: it applies at the next sign-in.
     pub fn changes_lifetime(&self) -> bool {
         self.max_lifetime.is_some() || self.idle_timeout.is_some()
     }
@@ -125,6 +130,7 @@ impl OrganizationUpdate {
             max_lifetime,
             idle_timeout,
             session_limit,
+            session_limit_behavior,
         } = self;
         if let Some(name) = name {
             organization.name = name.clone();
@@ -150,9 +156,13 @@ impl OrganizationUpdate {
         if let Some(idle_timeout) = idle_timeout {
             organization.settings.lifetime.idle_timeout = *idle_timeout;
         }
-        if let Some(session_limit) = session_limit {
-            organization.settings.session_limit = *session_limit;
+        let existing = organization.settings.session_limit;
+        let mut limit = session_limit.unwrap_or(existing);
+        let behavior = session_limit_behavior.or(existing.map(|l| l.when_reached));
+        if let (Some(limit), Some(behavior)) = (&mut limit, behavior) {
+            limit.when_reached = behavior;
         }
+        organization.settings.session_limit = limit;
     }
 }
 
@@ -175,9 +185,15 @@ mod tests {
         let value = serde_json::to_value(OrganizationSettings::default()).unwrap();
         assert_eq!(
             value,
-            serde_json::json!({"mfa_policy": "OPTIONAL", "max_lifetime": 527040, "idle_timeout": null})
+            serde_json::json!({"mfa_policy": "OPTIONAL", "max_lifetime": 527040, "idle_timeout": null,
+                               "session_limit": null})
         );
         let back: OrganizationSettings = serde_json::from_value(value).unwrap();
         assert_eq!(back, OrganizationSettings::default());
+        // Settings written before session limits had none.
+        let older = serde_json::json!({"mfa_policy": "OPTIONAL", "max_lifetime": 527040,
+                                       "idle_timeout": null});
+        let back: OrganizationSettings = serde_json::from_value(older).unwrap();
+        assert_eq!(back.session_limit, None);
     }
 }

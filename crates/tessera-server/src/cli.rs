@@ -114,6 +114,13 @@ pub enum SessionCommand {
         #[arg(long)]
         session: Option<String>,
     },
+    /// Revoke every live session of every organization of the deployment: everyone signs in
+    /// again. Asks for `--yes`.
+    RevokeAll {
+        /// Confirms that every session of the deployment ends.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +212,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 (None, None) => return Err("give --member or --session".into()),
             };
             let revoked = operator().await?.revoke(target).await.map_err(|e| e.to_string())?;
+            print_json(&json!({"revoked": revoked}));
+            Ok(())
+        }
+        Command::Sessions(SessionCommand::RevokeAll { yes }) => {
+            if !yes {
+                return Err("this ends every session of every organization of the deployment: \
+                            run `tessera sessions revoke-all --yes` to do it"
+                    .into());
+            }
+            let revoked =
+                operator().await?.revoke(Revoke::Deployment).await.map_err(|e| e.to_string())?;
             print_json(&json!({"revoked": revoked}));
             Ok(())
         }

@@ -11,7 +11,9 @@ use std::{fmt::Display, net::SocketAddr, ops::RangeInclusive, path::PathBuf, str
 use chrono::TimeDelta;
 use clap::Args;
 use tessera_api::{ServiceConfig, SessionService};
-use tessera_core::{Policy, SessionDuration, TokenPrefix, TouchInterval};
+use tessera_core::{
+    Policy, SessionDuration, SessionLimit, TokenPrefix, TouchInterval, WhenLimitReached,
+};
 use tessera_store::{Store, postgres::PostgresStore, sqlite::SqliteStore};
 
 use crate::http::{ConnectionLimits, RequestLimits};
@@ -110,6 +112,16 @@ pub struct ServiceArgs {
     #[arg(long, env = "TESSERA_KEY_CACHE_TTL_SECONDS", default_value_t = 60, global = true,
           value_parser = |text: &str| in_range(text, 1..=MAX_KEY_CACHE_TTL_SECONDS, "seconds"), allow_negative_numbers = true)]
     pub key_cache_ttl_seconds: i64,
+    /// The live sessions a member may hold per organization, for organizations created without
+    /// `max_sessions_per_member` (1..=1000; no limit when not set).
+    #[arg(long, env = "TESSERA_DEFAULT_MAX_SESSIONS_PER_MEMBER", global = true,
+          value_parser = |text: &str| in_range(text, 1..=i64::from(SessionLimit::MAX), "sessions"))]
+    pub default_max_sessions_per_member: Option<i64>,
+    /// What a sign-in does at that limit: `revoke_least_recently_used` (the default) or `refuse`.
+    #[arg(long, env = "TESSERA_DEFAULT_SESSION_LIMIT_BEHAVIOR", global = true,
+          default_value = "revoke_least_recently_used",
+          value_parser = |text: &str| WhenLimitReached::parse(text).ok_or_else(|| "expected revoke_least_recently_used or refuse".to_owned()))]
+    pub default_session_limit_behavior: WhenLimitReached,
 }
 
 impl ServiceArgs {
@@ -133,6 +145,11 @@ impl ServiceArgs {
             ));
         }
         config.jwt.key_cache_ttl = TimeDelta::seconds(self.key_cache_ttl_seconds);
+        config.default_session_limit = self
+            .default_max_sessions_per_member
+            .map(|max| SessionLimit::new(max, self.default_session_limit_behavior))
+            .transpose()
+            .map_err(|e| format!("--default-max-sessions-per-member: {e}"))?;
         let mut service = SessionService::new(store, config);
         if let Some(path) = &self.policy {
             let text = std::fs::read_to_string(path)

@@ -7,7 +7,9 @@
 //!
 //! - a revoked session (by id, token or JWT): every JWT of that session;
 //! - all of a member's sessions: every JWT of that member issued (`iat`, whole seconds) no later
-//!   than the revoke;
+//!   than the revoke; likewise all of an organization's (but the one excepted) and all of the
+//!   deployment's;
+//! - sessions revoked to make room under a session limit: every JWT of those sessions;
 //! - a step-up ([`super::SessionService::add_factor`]) rotates the token: every JWT of that
 //!   session minted for an older token generation (remote authenticate refuses them already).
 //!
@@ -38,6 +40,10 @@ pub const REVOCATION_CAPACITY: usize = 100_000;
 enum Key {
     Session(SessionId),
     Member(OrganizationId, MemberId),
+    /// Every session of an organization but one (`except`).
+    Organization(OrganizationId),
+    /// Every session of the deployment.
+    Deployment,
 }
 
 /// Which JWTs of a key are refused: those issued at or before `issued_up_to`, and those of a
@@ -46,17 +52,24 @@ enum Key {
 struct Rule {
     issued_up_to: DateTime<Utc>,
     generation_below: u32,
+    /// A session the rule never refuses (an organization-wide revoke's exception).
+    except: Option<SessionId>,
 }
 
 impl Rule {
-    fn refuses(self, issued_at: DateTime<Utc>, generation: u32) -> bool {
-        issued_at <= self.issued_up_to || generation < self.generation_below
+    fn refuses(self, session: SessionId, issued_at: DateTime<Utc>, generation: u32) -> bool {
+        self.except != Some(session)
+            && (issued_at <= self.issued_up_to || generation < self.generation_below)
     }
 
     fn merged(self, other: Rule) -> Rule {
         Rule {
             issued_up_to: self.issued_up_to.max(other.issued_up_to),
             generation_below: self.generation_below.max(other.generation_below),
+            // Two revokes with different exceptions: no exception (each one's excepted session
+            // may have ended by the other). Failing closed only sends that session's JWTs to
+            // remote authenticate until the entry expires.
+            except: if self.except == other.except { self.except } else { None },
         }
     }
 }
@@ -89,13 +102,16 @@ impl RevokedSessions {
     }
 
     /// Every JWT of `session` is refused for `retention` from `now`.
+    ///
+    /// Also how sessions revoked to make room under a session limit are recorded.
     pub(crate) fn revoke_session(
         &self,
         session: SessionId,
         now: DateTime<Utc>,
         retention: TimeDelta,
     ) {
-        let rule = Rule { issued_up_to: DateTime::<Utc>::MAX_UTC, generation_below: 0 };
+        let rule =
+            Rule { issued_up_to: DateTime::<Utc>::MAX_UTC, generation_below: 0, except: None };
         self.record(Key::Session(session), rule, now, retention);
     }
 
@@ -108,7 +124,11 @@ impl RevokedSessions {
         now: DateTime<Utc>,
         retention: TimeDelta,
     ) {
-        let rule = Rule { issued_up_to: DateTime::<Utc>::MIN_UTC, generation_below: generation };
+        let rule = Rule {
+            issued_up_to: DateTime::<Utc>::MIN_UTC,
+            generation_below: generation,
+            except: None,
+        };
         self.record(Key::Session(session), rule, now, retention);
     }
 
@@ -120,8 +140,27 @@ impl RevokedSessions {
         now: DateTime<Utc>,
         retention: TimeDelta,
     ) {
-        let rule = Rule { issued_up_to: now, generation_below: 0 };
+        let rule = Rule { issued_up_to: now, generation_below: 0, except: None };
         self.record(Key::Member(organization, member), rule, now, retention);
+    }
+
+    /// JWTs of the organization's sessions issued at or before `now` (to the second) are
+    /// refused, but those of `except`.
+    pub(crate) fn revoke_organization(
+        &self,
+        organization: OrganizationId,
+        except: Option<SessionId>,
+        now: DateTime<Utc>,
+        retention: TimeDelta,
+    ) {
+        let rule = Rule { issued_up_to: now, generation_below: 0, except };
+        self.record(Key::Organization(organization), rule, now, retention);
+    }
+
+    /// Every JWT issued at or before `now` (to the second) is refused.
+    pub(crate) fn revoke_deployment(&self, now: DateTime<Utc>, retention: TimeDelta) {
+        let rule = Rule { issued_up_to: now, generation_below: 0, except: None };
+        self.record(Key::Deployment, rule, now, retention);
     }
 
     fn record(&self, key: Key, rule: Rule, now: DateTime<Utc>, retention: TimeDelta) {
@@ -161,12 +200,14 @@ impl RevokedSessions {
             return false;
         }
         let refused = |key| {
-            inner
-                .entries
-                .get(&key)
-                .is_some_and(|&(rule, until)| now < until && rule.refuses(issued_at, generation))
+            inner.entries.get(&key).is_some_and(|&(rule, until)| {
+                now < until && rule.refuses(session, issued_at, generation)
+            })
         };
-        refused(Key::Session(session)) || refused(Key::Member(organization, member))
+        refused(Key::Session(session))
+            || refused(Key::Member(organization, member))
+            || refused(Key::Organization(organization))
+            || refused(Key::Deployment)
     }
 
     #[cfg(test)]
@@ -241,6 +282,26 @@ mod tests {
         list.revoke_member(org, member, at, RETENTION);
         assert!(list.is_revoked(session, org, member, (t0(), 0), at));
         assert!(!list.is_revoked(session, org, member, (t0() + TimeDelta::seconds(1), 0), at));
+    }
+
+    #[test]
+    fn an_organization_revoke_refuses_all_but_its_exception() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let (session, org, member) = ids(&mut rng);
+        let (kept, _, colleague) = ids(&mut rng);
+        let (elsewhere, other_org, _) = ids(&mut rng);
+        let list = RevokedSessions::new(10);
+        list.revoke_organization(org, Some(kept), t0(), RETENTION);
+        assert!(list.is_revoked(session, org, member, (t0(), 0), t0()));
+        assert!(!list.is_revoked(kept, org, colleague, (t0(), 0), t0()), "the exception");
+        assert!(!list.is_revoked(elsewhere, other_org, member, (t0(), 0), t0()));
+        // A JWT issued after the revoke (a new sign-in) passes.
+        let later = t0() + TimeDelta::seconds(1);
+        assert!(!list.is_revoked(session, org, member, (later, 0), later));
+        // A second revoke with another exception fails closed for both exceptions.
+        list.revoke_organization(org, Some(session), t0(), RETENTION);
+        assert!(list.is_revoked(kept, org, colleague, (t0(), 0), t0()));
+        assert!(list.is_revoked(session, org, member, (t0(), 0), t0()));
     }
 
     #[test]

@@ -174,6 +174,13 @@ pub enum Revoke {
         organization: Option<OrganizationRef>,
         member: MemberRef,
     },
+    /// Every live session of the organization, but `except` (e.g. the administrator's own).
+    Organization {
+        organization: OrganizationRef,
+        except: Option<SessionId>,
+    },
+    /// Every live session of the deployment: an operator's act (`tessera sessions revoke-all`).
+    Deployment,
 }
 
 impl std::fmt::Debug for Revoke {
@@ -186,6 +193,12 @@ impl std::fmt::Debug for Revoke {
                 .finish(),
             Self::Token(_) => f.write_str("Token([redacted])"),
             Self::Jwt(_) => f.write_str("Jwt([redacted])"),
+            Self::Organization { organization, except } => f
+                .debug_struct("Organization")
+                .field("organization", organization)
+                .field("except", except)
+                .finish(),
+            Self::Deployment => f.write_str("Deployment"),
             Self::Member { organization, member } => f
                 .debug_struct("Member")
                 .field("organization", organization)
@@ -365,7 +378,8 @@ impl SessionService {
             token_generation: 0,
         };
         let token = self.new_token();
-        self.store.sessions.create_session(&session, &token.hash()).await?;
+        let made_room = self.store.sessions.create_session(&session, &token.hash()).await?;
+        self.remember_revoked(&made_room, now);
         let roles = self.policy.session_roles(&member.roles);
         let found = AuthenticatedSession { session, member, organization };
         let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
@@ -491,6 +505,34 @@ impl SessionService {
                 );
                 Ok(ended)
             }
+            Revoke::Organization { organization, except } => {
+                let organization = self.store.organizations.get_organization(&organization).await?;
+                let ended = self
+                    .store
+                    .sessions
+                    .revoke_organization_sessions(organization.id, except, now)
+                    .await?;
+                self.revoked.revoke_organization(
+                    organization.id,
+                    except,
+                    now,
+                    self.revocation_retention(),
+                );
+                Ok(ended)
+            }
+            Revoke::Deployment => {
+                let ended = self.store.sessions.revoke_all_sessions(now).await?;
+                self.revoked.revoke_deployment(now, self.revocation_retention());
+                Ok(ended)
+            }
+        }
+    }
+
+    /// Records sessions the store revoked to make room under a session limit, for the local
+    /// JWT path.
+    fn remember_revoked(&self, sessions: &[SessionId], now: DateTime<Utc>) {
+        for session in sessions {
+            self.revoked.revoke_session(*session, now, self.revocation_retention());
         }
     }
 
@@ -643,11 +685,13 @@ impl SessionService {
             token_generation: 0,
         };
         let next = self.new_token();
-        self.store
+        let made_room = self
+            .store
             .sessions
             .exchange_session(&SessionKey::of(&found.session), &session, &next.hash(), now)
             .await?;
         self.revoked.revoke_session(found.session.id, now, self.revocation_retention());
+        self.remember_revoked(&made_room, now);
         let roles = self.policy.session_roles(&member.roles);
         let found = AuthenticatedSession { session, member, organization: target };
         let jwt = self.mint_jwt(&key, &found, &roles, now)?;

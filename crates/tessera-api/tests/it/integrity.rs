@@ -383,7 +383,7 @@ impl SessionRepository for Situation {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         self.insert()?;
         self.inner.create_session(session, token_hash).await
     }
@@ -444,6 +444,17 @@ impl SessionRepository for Situation {
     ) -> StoreResult<u64> {
         self.inner.revoke_member_sessions(organization_id, member_id, now).await
     }
+    async fn revoke_organization_sessions(
+        &self,
+        organization_id: OrganizationId,
+        except: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.inner.revoke_organization_sessions(organization_id, except, now).await
+    }
+    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.inner.revoke_all_sessions(now).await
+    }
     async fn list_member_sessions(
         &self,
         organization_id: OrganizationId,
@@ -458,7 +469,7 @@ impl SessionRepository for Situation {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<SessionId>> {
         self.insert()?;
         self.inner.exchange_session(from, to, to_token_hash, now).await
     }

@@ -1010,3 +1010,41 @@ async fn concurrent_first_use_on_one_store_leaves_one_signing_key() {
     let stored = h.store.signing_keys.list_signing_keys().await.unwrap();
     assert_eq!(active_kids(&stored).len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Governance: sessions ended by an organization-wide revoke or by the session limit are refused
+// on this process's local path at once
+
+on_every_store! {
+    async fn revokes_by_organization_and_by_the_limit_reach_the_local_path(h: Harness) {
+        let acme = h.organization("acme").await;
+        let globex = h.organization("globex").await;
+        let ada = h.member(&acme, "ada@example.com").await;
+        let eve = h.member(&globex, "eve@example.com").await;
+        let kept = h.session(&ada, &["email"]).await;
+        let ended = h.session(&ada, &["email"]).await;
+        let elsewhere = h.session(&eve, &["email"]).await;
+
+        let revoked = h.service
+            .revoke(Revoke::Organization { organization: acme.id.into(), except: Some(kept.session.session.id) })
+            .await
+            .unwrap();
+        assert_eq!(revoked, 1);
+        let err = local(&h.service, ended.full_jwt().expose()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::SessionNotFound);
+        local(&h.service, kept.full_jwt().expose()).await.unwrap();
+        local(&h.service, elsewhere.full_jwt().expose()).await.unwrap();
+
+        // A limit of 1 that revokes the least recently used: the next sign-in ends `kept`.
+        let limit = tessera_core::SessionLimit::new(1, tessera_core::WhenLimitReached::RevokeLeastRecentlyUsed).unwrap();
+        let update = tessera_api::UpdateOrganization { session_limit: Some(Some(limit)), ..Default::default() };
+        h.service.update_organization(&acme.id.into(), update).await.unwrap();
+        h.clock.advance(TimeDelta::seconds(1));
+        let newest = h.session(&ada, &["email"]).await;
+        let err = local(&h.service, kept.full_jwt().expose()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::SessionNotFound);
+        local(&h.service, newest.full_jwt().expose()).await.unwrap();
+        let err = remote(&h.service, kept.full_jwt().expose()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::SessionNotFound);
+    }
+}

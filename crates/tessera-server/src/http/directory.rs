@@ -51,6 +51,16 @@ pub(super) struct OrganizationFields {
     #[serde(default, deserialize_with = "parse::whole_number")]
     #[schema(value_type = Option<formats::IdleTimeoutMinutes>)]
     idle_timeout_minutes: Option<i64>,
+    /// Tessera: the live sessions a member may hold here (1 to 1000); `0` removes the limit.
+    /// Left out at creation: the deployment's default.
+    #[serde(default, deserialize_with = "parse::whole_number")]
+    #[schema(value_type = Option<formats::MaxSessionsPerMember>)]
+    max_sessions_per_member: Option<i64>,
+    /// Tessera: what a sign-in does at that limit: `revoke_least_recently_used` (the default)
+    /// or `refuse` (`409 session_limit_reached`). No effect without a limit.
+    #[serde(default)]
+    #[schema(value_type = Option<formats::SessionLimitBehavior>)]
+    session_limit_behavior: Option<String>,
 }
 
 impl OrganizationFields {
@@ -77,6 +87,10 @@ impl OrganizationFields {
                 Some(0) => Some(None),
                 Some(minutes) => Some(parse::idle_timeout(Some(minutes))?),
             },
+            session_limit: parse::session_limit(self.max_sessions_per_member)?,
+            session_limit_behavior: parse::session_limit_behavior(
+                self.session_limit_behavior.as_deref(),
+            )?,
         })
     }
 }
@@ -122,6 +136,14 @@ pub(super) async fn create_organization(
     request.settings.lifetime.max_lifetime =
         fields.max_lifetime.unwrap_or(defaults.lifetime.max_lifetime);
     request.settings.lifetime.idle_timeout = fields.idle_timeout.flatten();
+    // The deployment's default when the request names no limit; the request's behaviour wins.
+    let limit = fields.session_limit.unwrap_or(state.service.config().default_session_limit);
+    request.settings.session_limit = limit.map(|mut limit| {
+        if let Some(behavior) = fields.session_limit_behavior {
+            limit.when_reached = behavior;
+        }
+        limit
+    });
     let organization = state.service.create_organization(request).await?;
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }

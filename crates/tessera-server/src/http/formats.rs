@@ -72,6 +72,10 @@ formats! {
     Minutes,
     /// An idle timeout in minutes; `0` turns it off.
     IdleTimeoutMinutes,
+    /// A session limit; `0` removes it.
+    MaxSessionsPerMember,
+    /// What a sign-in does at the session limit; `""` leaves it.
+    SessionLimitBehavior,
     /// A metadata object.
     Metadata,
     /// A JSON Merge Patch of the session's custom claims.
@@ -155,6 +159,13 @@ const LINKS: &[Link] = &[
         "create_organization",
         "OrganizationPolicy",
         "organization_policy",
+        &[("organization_id", ORGANIZATION_ID)],
+        &[],
+    ),
+    (
+        "create_organization",
+        "RevokeOrganizationSessions",
+        "revoke_organization_sessions",
         &[("organization_id", ORGANIZATION_ID)],
         &[],
     ),
@@ -446,6 +457,18 @@ fn formats(deployment: &Deployment<'_>) -> Vec<(&'static str, Value)> {
         ("MfaPolicy", json!({"enum": ["", "OPTIONAL", "REQUIRED_FOR_ALL"]})),
         ("Minutes", minutes.clone()),
         ("IdleTimeoutMinutes", json!({"anyOf": [{"const": 0}, minutes]})),
+        (
+            "MaxSessionsPerMember",
+            json!({"type": "integer", "minimum": 0, "maximum": core::SessionLimit::MAX}),
+        ),
+        (
+            "SessionLimitBehavior",
+            json!({
+                "enum": std::iter::once("")
+                    .chain(core::WhenLimitReached::ALL.iter().map(|w| w.as_str()))
+                    .collect::<Vec<_>>(),
+            }),
+        ),
         ("JsonWithoutNul", json_without_nul()),
         ("MergePatchWithoutNul", patch_without_nul()),
         (

@@ -97,6 +97,8 @@ fn project_routes() -> Routes {
             => directory::update_member,
         delete "/v1/b2b/organizations/{organization_id}/members/{member_id}"
             => directory::delete_member,
+        post "/v1/b2b/organizations/{organization_id}/sessions/revoke"
+            => sessions::revoke_organization,
         get "/v1/b2b/sessions" => sessions::list,
         post "/v1/b2b/sessions" => sessions::create,
         post "/v1/b2b/sessions/authenticate" => sessions::authenticate,

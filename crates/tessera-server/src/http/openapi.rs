@@ -41,6 +41,7 @@ use super::{directory, formats, meta, polar, sessions};
         sessions::authenticate,
         sessions::add_factor,
         sessions::revoke,
+        sessions::revoke_organization,
         sessions::exchange,
         sessions::jwks,
         sessions::policy,
@@ -195,7 +196,7 @@ mod tests {
             .chain(public_routes().list)
             .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
             .collect();
-        assert_eq!(routed.len(), 23, "a route was registered twice");
+        assert_eq!(routed.len(), 24, "a route was registered twice");
         assert_eq!(documented(&doc()), routed);
     }
 

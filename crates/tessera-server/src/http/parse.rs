@@ -4,7 +4,8 @@ use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::{Number, Value};
 use tessera_core::{
     EmailAddress, ErrorType, ExternalId, IdleTimeout, MaxLifetime, MemberRef, Metadata, MfaPolicy,
-    OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionDuration,
+    OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionDuration, SessionLimit,
+    WhenLimitReached,
 };
 
 use super::error::ApiError;
@@ -56,6 +57,31 @@ pub(super) fn mfa_policy(value: Option<&str>) -> Result<Option<MfaPolicy>, ApiEr
     match value {
         None | Some("") => Ok(None),
         Some(policy) => Ok(Some(policy.parse()?)),
+    }
+}
+
+/// `max_sessions_per_member`: absent leaves it, `0` removes the limit, 1 to 1000 sets it (with
+/// the default behaviour, which the update's or the organization's own replaces).
+pub(super) fn session_limit(max: Option<i64>) -> Result<Option<Option<SessionLimit>>, ApiError> {
+    match max {
+        None => Ok(None),
+        Some(0) => Ok(Some(None)),
+        Some(max) => Ok(Some(Some(SessionLimit::new(max, WhenLimitReached::default())?))),
+    }
+}
+
+/// `session_limit_behavior`; `""` or absent leaves it as it is.
+pub(super) fn session_limit_behavior(
+    value: Option<&str>,
+) -> Result<Option<WhenLimitReached>, ApiError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(behavior) => WhenLimitReached::parse(behavior).map(Some).ok_or_else(|| {
+            ApiError::from(tessera_core::Error::InvalidSessionLimit {
+                reason: "session_limit_behavior must be revoke_least_recently_used or refuse"
+                    .into(),
+            })
+        }),
     }
 }
 

@@ -8,7 +8,8 @@ use tessera_api::{
     views::SecretString,
     views::stytch::{
         AuthenticateResponse, CreateSessionResponse, Envelope, ErrorBody, ExchangeResponse,
-        GetJwksResponse, GetOrgPolicyResponse, GetSessionsResponse, PolicyResponse, RevokeResponse,
+        GetJwksResponse, GetOrgPolicyResponse, GetSessionsResponse, PolicyResponse,
+        RevokeOrganizationResponse, RevokeResponse,
     },
 };
 use tessera_core::{
@@ -422,6 +423,49 @@ pub(super) async fn revoke(
     };
     state.service.revoke(target).await?;
     Ok(ok(&request_id, RevokeResponse {}))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(super) struct RevokeOrganizationBody {
+    /// A session to keep (e.g. the administrator's own); it must be of this organization to
+    /// matter.
+    #[serde(default)]
+    #[schema(value_type = Option<formats::Id>)]
+    except_member_session_id: Option<String>,
+}
+
+/// Tessera's organization-wide revoke: every live session of the organization ends at once (an
+/// administrator's "sign everyone out"), but the one named in `except_member_session_id`.
+#[utoipa::path(
+    post,
+    path = "/v1/b2b/organizations/{organization_id}/sessions/revoke",
+    tag = "sessions",
+    operation_id = "revoke_organization_sessions",
+    summary = "Revoke every session of an organization (Tessera)",
+    params(("organization_id" = formats::OrganizationRef, Path, description = "The organization's id or slug")),
+    request_body = RevokeOrganizationBody,
+    responses(
+        (status = 200, description = "How many sessions ended", body = Envelope<RevokeOrganizationResponse>),
+        (status = "4XX", response = ErrorBody),
+        (status = "5XX", response = ErrorBody),
+    ),
+    security(("projectBasic" = []), ("projectBearer" = [])),
+)]
+pub(super) async fn revoke_organization(
+    State(state): State<AppState>,
+    request_id: RequestId,
+    ApiPath(organization_id): ApiPath<String>,
+    ApiJson(body): ApiJson<RevokeOrganizationBody>,
+) -> Answer {
+    let except = body.except_member_session_id.as_deref().map(SessionId::parse).transpose()?;
+    let revoked_count = state
+        .service
+        .revoke(Revoke::Organization {
+            organization: parse::organization_ref(&organization_id)?,
+            except,
+        })
+        .await?;
+    Ok(ok(&request_id, RevokeOrganizationResponse { revoked_count }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

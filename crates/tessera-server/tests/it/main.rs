@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod echo;
 mod fuzz_regressions;
+mod governance;
 mod limits;
 mod metrics;
 mod multinode;

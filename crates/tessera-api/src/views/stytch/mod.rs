@@ -27,7 +27,7 @@ pub use responses::{
     AuthenticateResponse, AuthorizationVerdict, CreateSessionResponse, DeleteMemberResponse,
     DeleteOrganizationResponse, ERROR_URL_BASE, Envelope, ErrorBody, ExchangeResponse,
     GetJwksResponse, GetOrgPolicyResponse, GetSessionsResponse, Jwk, MemberResponse,
-    OrganizationResponse, PolicyResponse, RevokeResponse, error_url,
+    OrganizationResponse, PolicyResponse, RevokeOrganizationResponse, RevokeResponse, error_url,
 };
 #[cfg(feature = "openapi")]
 pub use session::FactorDetailFields;

@@ -233,6 +233,14 @@ impl GetSessionsResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeResponse {}
 
+/// Tessera's `POST /v1/b2b/organizations/{organization_id}/sessions/revoke`: how many live
+/// sessions it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeOrganizationResponse {
+    pub revoked_count: u64,
+}
+
 /// `POST /v1/b2b/sessions/exchange` (python `sessions.ExchangeResponse`). Tessera never answers
 /// with an intermediate (MFA-pending) session: an exchange either yields a full session or
 /// fails, so `member_authenticated` is `true`, `intermediate_session_token` is `""` and
