@@ -24,8 +24,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&route, body)) = data.split_first() else { return };
     let server = Server::get();
     let fixture = server.fixture();
-    let polar = matches!(route % 11, 8 | 9);
-    let (method, path) = match route % 11 {
+    let polar = matches!(route % 12, 8 | 9);
+    let (method, path) = match route % 12 {
         0 => (Method::POST, "/v1/b2b/organizations".to_owned()),
         1 => (Method::PUT, format!("/v1/b2b/organizations/{}", fixture.organization_id)),
         2 => (Method::POST, format!("/v1/b2b/organizations/{}/members", fixture.organization_id)),
@@ -42,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
         7 => (Method::POST, "/v1/b2b/sessions/exchange".to_owned()),
         8 => (Method::POST, "/v1/member-sessions/".to_owned()),
         9 => (Method::POST, "/v1/customer-sessions/".to_owned()),
-        _ => (Method::POST, "/v1/b2b/sessions/factors".to_owned()),
+        10 => (Method::POST, "/v1/b2b/sessions/factors".to_owned()),
+        _ => (
+            Method::POST,
+            format!("/v1/b2b/organizations/{}/sessions/revoke", fixture.organization_id),
+        ),
     };
     let answer = server.call(method.clone(), &path, fill_in(body, &fixture));
     let status = answer.status;
