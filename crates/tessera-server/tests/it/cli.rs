@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::server::TestServer;
 
 /// Runs `tessera --data-dir <dir> <args>`; returns (success, stdout, stderr).
-fn tessera(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn tessera(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("--data-dir")
         .arg(data_dir)

@@ -1,12 +1,10 @@
 //! Session governance over HTTP: an organization's session limit (refuse, or revoke the least
 //! recently used), the organization-wide revoke and the operator's deployment-wide revoke.
 
-use std::process::Command;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::server::TestServer;
+use crate::{cli::tessera, server::TestServer};
 
 async fn authenticate(server: &TestServer, token: &str) -> StatusCode {
     server.post("/v1/b2b/sessions/authenticate", json!({"session_token": token})).await.status
@@ -136,20 +134,7 @@ async fn the_operator_revokes_every_session_of_the_deployment() {
         let member = server.member(&org, &format!("ada@{slug}.example")).await;
         tokens.push(token(&server.session(&org, member["member_id"].as_str().unwrap()).await));
     }
-    let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .arg("--data-dir")
-            .arg(&server.data_dir)
-            .args(args)
-            .env("TESSERA_LOG", "warn")
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| tessera(&server.data_dir, args);
     // Without the confirmation nothing happens, and the error says how to confirm.
     let (ok, _, err) = run(&["sessions", "revoke-all"]);
     assert!(!ok);

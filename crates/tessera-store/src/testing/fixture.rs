@@ -90,19 +90,30 @@ impl Fixture {
         SessionKey::of(session)
     }
 
-    /// An organization whose sessions idle out after `idle` minutes.
-    pub async fn organization_with_idle_timeout(&mut self, slug: &str, idle: i64) -> Organization {
+    /// An organization with `settings` changed by `change`.
+    async fn organization_with(
+        &mut self,
+        slug: &str,
+        change: impl FnOnce(&mut OrganizationSettings),
+    ) -> Organization {
         let mut organization = self.organization_value(slug);
-        organization.settings.lifetime = LifetimePolicy {
-            idle_timeout: Some(IdleTimeout::from_minutes(idle).expect("valid idle timeout")),
-            ..LifetimePolicy::default()
-        };
+        change(&mut organization.settings);
         self.store
             .organizations
             .create_organization(&organization)
             .await
             .expect("create organization");
         organization
+    }
+
+    /// An organization whose sessions idle out after `idle` minutes.
+    pub async fn organization_with_idle_timeout(&mut self, slug: &str, idle: i64) -> Organization {
+        let idle = IdleTimeout::from_minutes(idle).expect("valid idle timeout");
+        self.organization_with(slug, |settings| {
+            settings.lifetime =
+                LifetimePolicy { idle_timeout: Some(idle), ..LifetimePolicy::default() };
+        })
+        .await
     }
 
     /// An organization whose members may hold at most `max` live sessions.
@@ -112,15 +123,8 @@ impl Fixture {
         max: i64,
         when_reached: WhenLimitReached,
     ) -> Organization {
-        let mut organization = self.organization_value(slug);
-        organization.settings.session_limit =
-            Some(SessionLimit::new(max, when_reached).expect("valid limit"));
-        self.store
-            .organizations
-            .create_organization(&organization)
-            .await
-            .expect("create organization");
-        organization
+        let limit = SessionLimit::new(max, when_reached).expect("valid limit");
+        self.organization_with(slug, |settings| settings.session_limit = Some(limit)).await
     }
 
     pub fn member_value(&mut self, organization: &Organization, email: &str) -> Member {
