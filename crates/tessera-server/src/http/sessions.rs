@@ -425,7 +425,7 @@ pub(super) async fn revoke(
     Ok(ok(&request_id, RevokeResponse {}))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct RevokeOrganizationBody {
     /// A session to keep (e.g. the administrator's own); it must be of this organization to
     /// matter.
