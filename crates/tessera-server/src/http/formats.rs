@@ -7,8 +7,9 @@
 //! or `params(("organization_id" = formats::OrganizationRef, Path))`), which utoipa writes as a
 //! `$ref` to `#/components/schemas/<name>`. [`apply`] then writes each of those components in
 //! full JSON Schema (patterns, `not`, recursion, which utoipa's builders cannot all say), adds
-//! the request bodies' "exactly one of" rules, and fills in what only the running deployment
-//! knows: its project id, the roles of its RBAC policy and its reserved claim names.
+//! the request bodies' "exactly one of" rules, revoke's conditional and the links of the
+//! stateful tests, and fills in what only the running deployment knows: its project id, the
+//! roles of its RBAC policy and its reserved claim names.
 
 use serde_json::{Map, Value, json};
 use tessera_api::{
@@ -221,7 +222,8 @@ const LINKS: &[Link] = &[
 const SECRETS: &[&str] = &["session_token", "session_jwt", "intermediate_session_token"];
 
 /// Writes every format component, the alternatives and the deployment's values into `document`
-/// (the JSON of utoipa's document).
+/// (the JSON of utoipa's document). Its `expect`s and `panic!`s name schemas and operations of
+/// this crate's own document, never anything of a request: the unit tests build it.
 pub(super) fn apply(document: &mut Value, deployment: &Deployment<'_>) {
     let schemas = document
         .pointer_mut("/components/schemas")
