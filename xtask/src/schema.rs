@@ -17,14 +17,22 @@ use crate::{Result, number_flag, python_venv, target_dir, with_server, workspace
 /// schemathesis, pinned: its checks and generators change between releases.
 const SCHEMATHESIS: (&str, &str, &str) = ("schemathesis==4.32.5", "schemathesis", "4.32.5");
 
-/// The seed of the short form.
-const TEST_SEED: &str = "1";
+/// The short form's examples per operation and seed.
+const SHORT_FORM: (u64, &str) = (10, "1");
 
+/// `cargo xtask schema [--examples N]`: a new seed each run, unless `TESSERA_SCHEMA_SEED`.
 pub(crate) fn schema(args: &[String]) -> Result {
     let examples = number_flag(args, "--examples", 100)?;
-    let seed = std::env::var("TESSERA_SCHEMA_SEED")
-        .ok()
-        .or_else(|| (examples == crate::SCHEMA_EXAMPLES_IN_TEST).then(|| TEST_SEED.to_owned()));
+    run_schemathesis(examples, std::env::var("TESSERA_SCHEMA_SEED").ok())
+}
+
+/// The short form in `cargo xtask test`: the same cases every run.
+pub(crate) fn short_form() -> Result {
+    let (examples, seed) = SHORT_FORM;
+    run_schemathesis(examples, Some(seed.to_owned()))
+}
+
+fn run_schemathesis(examples: u64, seed: Option<String>) -> Result {
     let python = python_venv("schema-venv", &[SCHEMATHESIS])?;
     let schemathesis = python.with_file_name("schemathesis");
     let scripts = workspace_root().join("xtask").join("schema");

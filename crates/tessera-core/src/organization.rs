@@ -156,13 +156,11 @@ impl OrganizationUpdate {
         if let Some(idle_timeout) = idle_timeout {
             organization.settings.lifetime.idle_timeout = *idle_timeout;
         }
-        let existing = organization.settings.session_limit;
-        let mut limit = session_limit.unwrap_or(existing);
-        let behavior = session_limit_behavior.or(existing.map(|l| l.when_reached));
-        if let (Some(limit), Some(behavior)) = (&mut limit, behavior) {
-            limit.when_reached = behavior;
-        }
-        organization.settings.session_limit = limit;
+        organization.settings.session_limit = SessionLimit::resolve(
+            organization.settings.session_limit,
+            *session_limit,
+            *session_limit_behavior,
+        );
     }
 }
 

@@ -35,6 +35,36 @@ impl SessionLimit {
             })
     }
 
+    /// A limit as stored: `max_sessions_per_member` (none when `None`) and
+    /// `session_limit_behavior` (the default when `None`). An out-of-range maximum or an unknown
+    /// behaviour is an error: the stored row is not one Tessera wrote.
+    pub fn from_stored(max: Option<i64>, behavior: Option<&str>) -> Result<Option<Self>, Error> {
+        let Some(max) = max else { return Ok(None) };
+        let when_reached = match behavior {
+            None => WhenLimitReached::default(),
+            Some(b) => WhenLimitReached::parse(b).ok_or_else(|| Error::InvalidSessionLimit {
+                reason: "session_limit_behavior is not revoke_least_recently_used or refuse".into(),
+            })?,
+        };
+        Self::new(max, when_reached).map(Some)
+    }
+
+    /// The limit after a change: `limit` replaces `base` (`Some(None)` removes it), then
+    /// `behavior`, or else `base`'s behaviour, applies to whatever limit there is. Organization
+    /// updates start from the organization's limit, creates from the deployment's default.
+    pub fn resolve(
+        base: Option<Self>,
+        limit: Option<Option<Self>>,
+        behavior: Option<WhenLimitReached>,
+    ) -> Option<Self> {
+        let behavior = behavior.or(base.map(|l| l.when_reached));
+        let mut resolved = limit.unwrap_or(base);
+        if let (Some(resolved), Some(behavior)) = (&mut resolved, behavior) {
+            resolved.when_reached = behavior;
+        }
+        resolved
+    }
+
     pub const fn max_sessions(self) -> u32 {
         self.max_sessions
     }
@@ -119,6 +149,34 @@ mod tests {
         assert_eq!(refuse.make_room(2).unwrap(), 0);
         let err = refuse.make_room(3).unwrap_err();
         assert_eq!(err.error_type(), ErrorType::SessionLimitReached);
+    }
+
+    #[test]
+    fn stored_values_decode_or_are_refused() {
+        assert_eq!(SessionLimit::from_stored(None, Some("refuse")).unwrap(), None);
+        let stored = SessionLimit::from_stored(Some(3), None).unwrap().unwrap();
+        assert_eq!((stored.max_sessions(), stored.when_reached), (3, WhenLimitReached::default()));
+        let stored = SessionLimit::from_stored(Some(3), Some("refuse")).unwrap().unwrap();
+        assert_eq!(stored.when_reached, WhenLimitReached::Refuse);
+        assert!(SessionLimit::from_stored(Some(0), None).is_err());
+        assert!(SessionLimit::from_stored(Some(3), Some("REFUSE")).is_err());
+    }
+
+    #[test]
+    fn a_change_keeps_what_it_does_not_name() {
+        let refuse = SessionLimit::new(2, WhenLimitReached::Refuse).unwrap();
+        let five = SessionLimit::new(5, WhenLimitReached::default()).unwrap();
+        // A new maximum keeps the base's behaviour.
+        let changed = SessionLimit::resolve(Some(refuse), Some(Some(five)), None).unwrap();
+        assert_eq!((changed.max_sessions(), changed.when_reached), (5, WhenLimitReached::Refuse));
+        // A behaviour alone changes the base's.
+        let lru = Some(WhenLimitReached::RevokeLeastRecentlyUsed);
+        let changed = SessionLimit::resolve(Some(refuse), None, lru).unwrap();
+        assert_eq!((changed.max_sessions(), changed.when_reached), (2, lru.unwrap()));
+        // Removed, or never there: a behaviour alone has nothing to apply to.
+        assert_eq!(SessionLimit::resolve(Some(refuse), Some(None), lru), None);
+        assert_eq!(SessionLimit::resolve(None, None, lru), None);
+        assert_eq!(SessionLimit::resolve(Some(refuse), None, None), Some(refuse));
     }
 
     #[test]

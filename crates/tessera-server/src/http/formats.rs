@@ -1,7 +1,8 @@
 //! The formats of request fields as JSON Schemas, stated from the same limits the parsers
-//! enforce, so that `/openapi.json` calls valid exactly the requests the server accepts
-//! (`cargo xtask schema` holds it to that with schemathesis, both ways: schema-valid requests
-//! must be accepted, schema-invalid ones refused).
+//! enforce, so that `/openapi.json` calls valid the requests the server accepts (`cargo xtask
+//! schema` holds it to that with schemathesis, both ways: schema-valid requests must be
+//! accepted, schema-invalid ones refused). Two limits JSON Schema cannot state are only in the
+//! descriptions: the serialized size of metadata and of the claims a patch leaves.
 //!
 //! A field names its format with a marker type (`#[schema(value_type = formats::OrganizationSlug)]`,
 //! or `params(("organization_id" = formats::OrganizationRef, Path))`), which utoipa writes as a

@@ -8,7 +8,7 @@ use tessera_core::{
     AuthenticationFactor, CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy,
     MaxLifetime, Member, MemberId, MemberSession, Metadata, MfaPolicy, Organization,
     OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
-    SessionAttributes, SessionId, SessionLimit, SessionTimes, WhenLimitReached,
+    SessionAttributes, SessionId, SessionLimit, SessionTimes,
 };
 
 use super::errors::column_error;
@@ -128,15 +128,9 @@ pub(super) fn organization(row: &PgRow) -> StoreResult<Organization> {
 /// The session limit of an organization row: none when `o_max_sessions_per_member` is null.
 fn session_limit(row: &PgRow) -> StoreResult<Option<SessionLimit>> {
     let t = ORGANIZATIONS;
-    let Some(max) = get::<Option<i32>>(row, t, "o_max_sessions_per_member")? else {
-        return Ok(None);
-    };
-    let when_reached = parsed_opt(row, t, "o_session_limit_behavior", |s| {
-        WhenLimitReached::parse(s).ok_or(UnknownValue)
-    })?
-    .unwrap_or_default();
-    SessionLimit::new(i64::from(max), when_reached)
-        .map(Some)
+    let max: Option<i32> = get(row, t, "o_max_sessions_per_member")?;
+    let behavior: Option<String> = get(row, t, "o_session_limit_behavior")?;
+    SessionLimit::from_stored(max.map(i64::from), behavior.as_deref())
         .map_err(|e| corrupt_column(t, "o_max_sessions_per_member", e))
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnection, PgRow};
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, MemberId, MemberSession,
-    OrganizationId, SessionId, SessionLimit, TokenHash, WhenLimitReached,
+    OrganizationId, SessionId, SessionLimit, TokenHash,
 };
 
 use super::{
@@ -281,16 +281,12 @@ async fn make_room(
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| query_error(DOING, e))?;
-    let Some((Some(max), behavior)) = row else { return Ok(Vec::new()) };
-    let when_reached = match behavior.as_deref() {
-        None => WhenLimitReached::default(),
-        Some(b) => WhenLimitReached::parse(b).ok_or_else(|| {
-            StoreError::corrupt("organizations", "unknown session_limit_behavior")
-        })?,
+    let Some((max, behavior)) = row else { return Ok(Vec::new()) };
+    let Some(limit) = SessionLimit::from_stored(max.map(i64::from), behavior.as_deref())
+        .map_err(|e| StoreError::corrupt_with("organizations", "invalid session limit", e))?
+    else {
+        return Ok(Vec::new());
     };
-    let limit = SessionLimit::new(i64::from(max), when_reached).map_err(|e| {
-        StoreError::corrupt_with("organizations", "max_sessions_per_member out of bounds", e)
-    })?;
     let now = session.times.last_accessed_at;
     let live: i64 = store
         .query_scalar(COUNT_LIVE_MEMBER)

@@ -8,7 +8,7 @@ use tessera_core::{
     CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy, MaxLifetime, Member,
     MemberId, MemberSession, MfaPolicy, Organization, OrganizationId, OrganizationName,
     OrganizationSettings, OrganizationSlug, SessionAttributes, SessionId, SessionLimit,
-    SessionTimes, WhenLimitReached,
+    SessionTimes,
 };
 use uuid::Uuid;
 
@@ -336,23 +336,11 @@ pub(super) fn organization(row: &Row<'_>, base: usize) -> StoreResult<Organizati
         .map(IdleTimeout::from_minutes)
         .transpose()
         .map_err(|e| c.corrupt_with("idle_timeout_minutes", "out of bounds", e))?;
-    let session_limit = match (
+    let session_limit = SessionLimit::from_stored(
         c.opt_int(11, "max_sessions_per_member")?,
         c.opt_text(12, "session_limit_behavior")?,
-    ) {
-        (None, _) => None,
-        (Some(max), behavior) => {
-            let when_reached = match behavior {
-                None => WhenLimitReached::default(),
-                Some(b) => WhenLimitReached::parse(b)
-                    .ok_or_else(|| c.corrupt("session_limit_behavior", "unknown behavior"))?,
-            };
-            Some(
-                SessionLimit::new(max, when_reached)
-                    .map_err(|e| c.corrupt_with("max_sessions_per_member", "out of bounds", e))?,
-            )
-        }
-    };
+    )
+    .map_err(|e| c.corrupt_with("max_sessions_per_member", "invalid session limit", e))?;
     Ok(Organization {
         id: OrganizationId::from_uuid(c.uuid(0, "id")?),
         slug: c.parsed(1, "slug", OrganizationSlug::parse)?,

@@ -10,7 +10,7 @@ use rusqlite::{Connection, params, types::Value as V};
 use serde_json::Value;
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, MemberId,
-    MemberSession, OrganizationId, SessionId, SessionLimit, TokenHash, WhenLimitReached,
+    MemberSession, OrganizationId, SessionId, SessionLimit, TokenHash,
 };
 
 use super::{
@@ -205,22 +205,10 @@ fn make_room(conn: &Connection, session: &MemberSession) -> StoreResult<Vec<Sess
             })
         })
         .map_err(sql(SESSIONS))?;
-    let limit = match limit {
-        (None, _) => return Ok(Vec::new()),
-        (Some(max), behavior) => {
-            let when_reached = behavior
-                .as_deref()
-                .map(|b| {
-                    WhenLimitReached::parse(b).ok_or_else(|| {
-                        StoreError::corrupt(rows::ORGANIZATIONS, "unknown session_limit_behavior")
-                    })
-                })
-                .transpose()?
-                .unwrap_or_default();
-            SessionLimit::new(max, when_reached).map_err(|e| {
-                StoreError::corrupt(rows::ORGANIZATIONS, format!("max_sessions_per_member: {e}"))
-            })?
-        }
+    let Some(limit) = SessionLimit::from_stored(limit.0, limit.1.as_deref())
+        .map_err(|e| StoreError::corrupt_with(rows::ORGANIZATIONS, "invalid session limit", e))?
+    else {
+        return Ok(Vec::new());
     };
     let now = micros(session.times.last_accessed_at);
     let live: i64 = conn
