@@ -3,7 +3,7 @@
 use tessera_core::{
     EmailAddress, ExternalId, Member, MemberId, MemberRef, MemberUpdate, Metadata, Organization,
     OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings, OrganizationSlug,
-    OrganizationUpdate, RoleId,
+    OrganizationUpdate, RoleId, SessionLimit, WhenLimitReached,
 };
 
 use super::SessionService;
@@ -17,7 +17,13 @@ pub struct CreateOrganization {
     pub external_id: Option<ExternalId>,
     pub email: Option<EmailAddress>,
     pub trusted_metadata: Metadata,
+    /// The MFA policy and lifetimes. Its `session_limit` is not read: the two fields below say
+    /// it, so that the deployment's default applies unless the caller names a limit.
     pub settings: OrganizationSettings,
+    /// `None`: the deployment's `ServiceConfig::default_session_limit`; `Some(None)`: no limit.
+    pub session_limit: Option<Option<SessionLimit>>,
+    /// What a sign-in does at the limit, if there is one (else that limit's own behaviour).
+    pub session_limit_behavior: Option<WhenLimitReached>,
 }
 
 impl CreateOrganization {
@@ -29,6 +35,8 @@ impl CreateOrganization {
             email: None,
             trusted_metadata: Metadata::new(),
             settings: OrganizationSettings::default(),
+            session_limit: None,
+            session_limit_behavior: None,
         }
     }
 }
@@ -92,6 +100,12 @@ impl SessionService {
         request: CreateOrganization,
     ) -> ServiceResult<Organization> {
         let now = self.clock.now();
+        let mut settings = request.settings;
+        settings.session_limit = SessionLimit::resolve(
+            self.config.default_session_limit,
+            request.session_limit,
+            request.session_limit_behavior,
+        );
         let organization = Organization {
             id: OrganizationId::generate(now, &mut self.rng()),
             name: request.name,
@@ -99,7 +113,7 @@ impl SessionService {
             external_id: request.external_id,
             email: request.email,
             trusted_metadata: request.trusted_metadata,
-            settings: request.settings,
+            settings,
             created_at: now,
             updated_at: now,
         };

@@ -161,3 +161,35 @@ on_every_store! {
         assert_eq!(verdict.granting_roles, vec![tessera_core::RoleId::parse("editor").unwrap()]);
     }
 }
+
+/// The deployment's default session limit applies to every organization created without one,
+/// through any caller (the HTTP API and the CLI alike); a request's own limit, its "no limit"
+/// and its behaviour win over it.
+#[tokio::test]
+async fn the_default_session_limit_applies_unless_a_create_names_one() {
+    use tessera_api::CreateOrganization;
+    use tessera_core::{OrganizationName, OrganizationSlug, SessionLimit, WhenLimitReached};
+
+    let default = SessionLimit::new(3, WhenLimitReached::RevokeLeastRecentlyUsed).unwrap();
+    let mut config = tessera_api::ServiceConfig::new("project-test");
+    config.default_session_limit = Some(default);
+    let h = crate::harness::Harness::memory().reconfigured(config);
+    let create = |slug: &str| {
+        CreateOrganization::new(
+            OrganizationName::parse("Org").unwrap(),
+            OrganizationSlug::parse(slug).unwrap(),
+        )
+    };
+
+    let plain = h.service.create_organization(create("plain")).await.unwrap();
+    assert_eq!(plain.settings.session_limit, Some(default));
+    let mut unlimited = create("unlimited");
+    unlimited.session_limit = Some(None);
+    let unlimited = h.service.create_organization(unlimited).await.unwrap();
+    assert_eq!(unlimited.settings.session_limit, None);
+    let mut strict = create("strict");
+    strict.session_limit_behavior = Some(WhenLimitReached::Refuse);
+    let strict = h.service.create_organization(strict).await.unwrap();
+    let limit = strict.settings.session_limit.unwrap();
+    assert_eq!((limit.max_sessions(), limit.when_reached), (3, WhenLimitReached::Refuse));
+}

@@ -136,14 +136,8 @@ pub(super) async fn create_organization(
     request.settings.lifetime.max_lifetime =
         fields.max_lifetime.unwrap_or(defaults.lifetime.max_lifetime);
     request.settings.lifetime.idle_timeout = fields.idle_timeout.flatten();
-    // The deployment's default when the request names no limit; the request's behaviour wins.
-    let limit = fields.session_limit.unwrap_or(state.service.config().default_session_limit);
-    request.settings.session_limit = limit.map(|mut limit| {
-        if let Some(behavior) = fields.session_limit_behavior {
-            limit.when_reached = behavior;
-        }
-        limit
-    });
+    request.session_limit = fields.session_limit;
+    request.session_limit_behavior = fields.session_limit_behavior;
     let organization = state.service.create_organization(request).await?;
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
