@@ -170,12 +170,12 @@ mod tests {
         let changed = SessionLimit::resolve(Some(refuse), Some(Some(five)), None).unwrap();
         assert_eq!((changed.max_sessions(), changed.when_reached), (5, WhenLimitReached::Refuse));
         // A behaviour alone changes the base's.
-        let lru = Some(WhenLimitReached::RevokeLeastRecentlyUsed);
-        let changed = SessionLimit::resolve(Some(refuse), None, lru).unwrap();
-        assert_eq!((changed.max_sessions(), changed.when_reached), (2, lru.unwrap()));
+        let lru = WhenLimitReached::RevokeLeastRecentlyUsed;
+        let changed = SessionLimit::resolve(Some(refuse), None, Some(lru)).unwrap();
+        assert_eq!((changed.max_sessions(), changed.when_reached), (2, lru));
         // Removed, or never there: a behaviour alone has nothing to apply to.
-        assert_eq!(SessionLimit::resolve(Some(refuse), Some(None), lru), None);
-        assert_eq!(SessionLimit::resolve(None, None, lru), None);
+        assert_eq!(SessionLimit::resolve(Some(refuse), Some(None), Some(lru)), None);
+        assert_eq!(SessionLimit::resolve(None, None, Some(lru)), None);
         assert_eq!(SessionLimit::resolve(Some(refuse), None, None), Some(refuse));
     }
 
