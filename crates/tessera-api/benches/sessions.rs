@@ -58,7 +58,7 @@ fn memory_per_session(rt: &Runtime, n: usize) {
             let mut session = template.clone();
             session.id = SessionId::generate(now, &mut rng);
             let hash = SessionToken::generate(&prefix, &mut rng).hash();
-            store.sessions.create_session(&session, &hash).await.expect("create");
+            store.sessions.create_session(&session, &hash, &[]).await.expect("create");
         }
     });
     let after = resident_bytes();

@@ -25,7 +25,7 @@ pub mod views;
 pub use crate::service::polar::{OWNER_ROLE, OwnerError};
 pub use crate::{
     clock::{Clock, ManualClock, SystemClock},
-    config::ServiceConfig,
+    config::{EventSettings, ServiceConfig},
     error::{ServiceError, ServiceResult},
     jwt::{
         Jwk, Jwks, JwtAlgorithm, JwtError, JwtProfile, KeyError, LocalSession, LocalVerification,
@@ -34,8 +34,9 @@ pub use crate::{
     random::{OsRandom, RandomSource, SeededRandom},
     service::{
         AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,
-        Credential, Exchange, IP_ADDRESS_MAX_CHARS, IssuedSession, MEMBER_NAME_MAX_CHARS,
-        MemberSessions, PENDING_MFA_LIFETIME, RETURN_URL_MAX_CHARS, REVOCATION_CAPACITY, Revoke,
-        SessionService, USER_AGENT_MAX_CHARS, UpdateMember, UpdateOrganization,
+        Credential, EVENTS_PAGE_MAX, Exchange, IP_ADDRESS_MAX_CHARS, IssuedSession,
+        MEMBER_NAME_MAX_CHARS, MemberSessions, PENDING_MFA_LIFETIME, RETURN_URL_MAX_CHARS,
+        REVOCATION_CAPACITY, Revoke, SessionService, SignInMethod, USER_AGENT_MAX_CHARS,
+        UpdateMember, UpdateOrganization,
     },
 };

@@ -89,6 +89,7 @@ mod tests {
             // The session limit: a conflict with the member's live sessions.
             (ErrorType::SessionLimitReached, 409),
             (ErrorType::InvalidSessionLimit, 400),
+            (ErrorType::InvalidEventType, 400),
         ];
         for (kind, status) in expected {
             assert_eq!(status_of(kind).as_u16(), status, "{kind}");

@@ -49,6 +49,7 @@ pub enum ErrorType {
     MfaRequired,
     SessionLimitReached,
     InvalidSessionLimit,
+    InvalidEventType,
     ReauthenticationRequired,
     NoSessionArguments,
     TooManySessionArguments,
@@ -101,6 +102,7 @@ impl ErrorType {
         Self::MfaRequired,
         Self::SessionLimitReached,
         Self::InvalidSessionLimit,
+        Self::InvalidEventType,
         Self::ReauthenticationRequired,
         Self::NoSessionArguments,
         Self::TooManySessionArguments,
@@ -153,6 +155,7 @@ impl ErrorType {
             Self::MfaRequired => "mfa_required",
             Self::SessionLimitReached => "session_limit_reached",
             Self::InvalidSessionLimit => "invalid_session_limit",
+            Self::InvalidEventType => "invalid_event_type",
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::NoSessionArguments => "no_session_arguments",
             Self::TooManySessionArguments => "too_many_session_arguments",
@@ -238,6 +241,8 @@ pub enum Error {
     SessionLimitReached { limit: u32 },
     #[error("the session limit is invalid: {reason}")]
     InvalidSessionLimit { reason: String },
+    #[error("unknown event type {value:?}")]
+    InvalidEventType { value: String },
     #[error(
         "no authentication factor of this session is more recent than {max_age_seconds} seconds"
     )]
@@ -311,6 +316,7 @@ impl Error {
             Self::MfaRequired => ErrorType::MfaRequired,
             Self::SessionLimitReached { .. } => ErrorType::SessionLimitReached,
             Self::InvalidSessionLimit { .. } => ErrorType::InvalidSessionLimit,
+            Self::InvalidEventType { .. } => ErrorType::InvalidEventType,
             Self::FactorTooOld { .. } | Self::SignInTooOld { .. } => {
                 ErrorType::ReauthenticationRequired
             }

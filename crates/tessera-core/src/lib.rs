@@ -12,6 +12,7 @@ pub mod assurance;
 pub mod claims;
 pub mod email;
 pub mod error;
+pub mod event;
 pub mod external_id;
 pub mod factor;
 pub mod id;
@@ -30,6 +31,7 @@ pub use crate::{
     claims::{ClaimNamespaces, CustomClaims},
     email::EmailAddress,
     error::{Error, ErrorType},
+    event::{Actor, Event, EventFilter, EventId, EventRecord, EventType, RequestContext},
     external_id::ExternalId,
     factor::{AuthenticationFactor, DeliveryMethod, FactorInput, FactorText, FactorType},
     id::{MemberId, OrganizationId, SessionId},

@@ -50,6 +50,24 @@ pub struct MemberUpdate {
 }
 
 impl MemberUpdate {
+    /// The wire names of the fields this update names (what an audit event lists as changed;
+    /// never their values, which may be personal data).
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let Self { email_address, name, external_id, roles, trusted_metadata, untrusted_metadata } =
+            self;
+        [
+            ("email_address", email_address.is_some()),
+            ("name", name.is_some()),
+            ("external_id", external_id.is_some()),
+            ("roles", roles.is_some()),
+            ("trusted_metadata", trusted_metadata.is_some()),
+            ("untrusted_metadata", untrusted_metadata.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, named)| named.then_some(field))
+        .collect()
+    }
+
     /// Applies the named fields to `member` (what a store writes, for backends that keep whole
     /// values).
     pub fn apply_to(&self, member: &mut Member) {

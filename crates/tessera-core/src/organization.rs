@@ -112,6 +112,37 @@ pub struct OrganizationUpdate {
 }
 
 impl OrganizationUpdate {
+    /// The wire names of the fields this update names (what an audit event lists as changed).
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let Self {
+            name,
+            slug,
+            external_id,
+            email,
+            trusted_metadata,
+            mfa_policy,
+            max_lifetime,
+            idle_timeout,
+            session_limit,
+            session_limit_behavior,
+        } = self;
+        [
+            ("organization_name", name.is_some()),
+            ("organization_slug", slug.is_some()),
+            ("organization_external_id", external_id.is_some()),
+            ("email", email.is_some()),
+            ("trusted_metadata", trusted_metadata.is_some()),
+            ("mfa_policy", mfa_policy.is_some()),
+            ("max_session_lifetime_minutes", max_lifetime.is_some()),
+            ("idle_timeout_minutes", idle_timeout.is_some()),
+            ("max_sessions_per_member", session_limit.is_some()),
+            ("session_limit_behavior", session_limit_behavior.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, named)| named.then_some(field))
+        .collect()
+    }
+
     /// Whether the update changes when sessions end (their stored end instants must follow).
     /// A lower session limit does not: it applies at the next sign-in.
     pub fn changes_lifetime(&self) -> bool {

@@ -1,7 +1,8 @@
 //! # tessera-store
 //!
 //! Storage for Tessera: the repository traits ([`OrganizationRepository`], [`MemberRepository`],
-//! [`SessionRepository`], [`SigningKeyRepository`], [`DeploymentRepository`]), the [`Store`] that
+//! [`SessionRepository`], [`SigningKeyRepository`], [`DeploymentRepository`], [`EventRepository`]),
+//! the [`Store`] that
 //! bundles them, and three backends behind cargo features (all on by default):
 //!
 //! - `memory`: [`memory::MemoryStore`], for tests and small embeds;
@@ -12,6 +13,8 @@
 
 pub mod deployment;
 pub mod error;
+#[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]
+mod events;
 pub mod repository;
 pub mod signing_key;
 
@@ -28,14 +31,14 @@ pub use crate::{
     deployment::Deployment,
     error::{Constraint, Entity, StoreError, StoreResult},
     repository::{
-        AuthenticationWrite, DeploymentRepository, MemberRepository, OrganizationRepository,
-        SessionKey, SessionRepository, SigningKeyRepository, Store,
+        AuthenticationWrite, DeploymentRepository, EventRepository, MemberRepository,
+        OrganizationRepository, SessionKey, SessionRepository, SigningKeyRepository, Store,
     },
     signing_key::SigningKey,
 };
 
 #[cfg(feature = "mock")]
 pub use crate::repository::{
-    MockDeploymentRepository, MockMemberRepository, MockOrganizationRepository,
-    MockSessionRepository, MockSigningKeyRepository,
+    MockDeploymentRepository, MockEventRepository, MockMemberRepository,
+    MockOrganizationRepository, MockSessionRepository, MockSigningKeyRepository,
 };

@@ -11,17 +11,18 @@ use std::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tessera_core::{
-    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Member, MemberId, MemberRef,
-    MemberSession, MemberUpdate, Organization, OrganizationId, OrganizationRef, OrganizationUpdate,
-    SessionId, TokenHash,
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Event, EventFilter, EventRecord,
+    Member, MemberId, MemberRef, MemberSession, MemberUpdate, Organization, OrganizationId,
+    OrganizationRef, OrganizationUpdate, SessionId, TokenHash,
 };
 
 use crate::{
     deployment::Deployment,
     error::{Constraint, Entity, StoreError, StoreResult},
+    events,
     repository::{
-        AuthenticationWrite, DeploymentRepository, MemberRepository, OrganizationRepository,
-        SessionKey, SessionRepository, SigningKeyRepository, Store,
+        AuthenticationWrite, DeploymentRepository, EventRepository, MemberRepository,
+        OrganizationRepository, SessionKey, SessionRepository, SigningKeyRepository, Store,
     },
     signing_key::SigningKey,
 };
@@ -40,6 +41,9 @@ struct State {
     session_by_token: HashMap<TokenHash, SessionId>,
     signing_keys: Vec<SigningKey>,
     deployment: Option<Deployment>,
+    /// The audit log, in sequence order, and the last sequence given (never reused).
+    events: Vec<Event>,
+    last_sequence: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +80,14 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Appends to the log; called last in a write, once nothing can fail.
+    fn append(&mut self, records: &[EventRecord]) {
+        for record in records {
+            self.last_sequence += 1;
+            self.events.push(Event { sequence: self.last_sequence, record: record.clone() });
+        }
+    }
+
     fn organization(&self, reference: &OrganizationRef) -> Option<&Organization> {
         match reference {
             OrganizationRef::Id(id) => self.organizations.get(id),
@@ -204,7 +216,11 @@ impl State {
     /// Which live sessions of `session`'s member a new session revokes under its organization's
     /// limit (least recently used first), or the refusal. Reads only; see
     /// `SessionRepository::create_session`.
-    fn room_for(&self, session: &MemberSession) -> StoreResult<Vec<SessionId>> {
+    fn room_for(
+        &mut self,
+        session: &MemberSession,
+        events: &[EventRecord],
+    ) -> StoreResult<Vec<SessionId>> {
         let Some(limit) = self
             .organizations
             .get(&session.organization_id)
@@ -222,7 +238,13 @@ impl State {
                     && Self::is_active(&self.organizations, s, now)
             })
             .collect();
-        let excess = limit.make_room(live.len() as u64)?;
+        let excess = match limit.make_room(live.len() as u64) {
+            Ok(excess) => excess,
+            Err(refused) => {
+                self.append(&events::limit_denial(events, limit.max_sessions()));
+                return Err(refused.into());
+            }
+        };
         live.sort_by_key(|s| (s.session.times.last_accessed_at, s.session.id));
         Ok(live.iter().take(excess as usize).map(|s| s.session.id).collect())
     }
@@ -271,13 +293,18 @@ impl State {
 
 #[async_trait]
 impl OrganizationRepository for MemoryStore {
-    async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
+    async fn create_organization(
+        &self,
+        organization: &Organization,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         let mut state = self.write();
         if state.organizations.contains_key(&organization.id) {
             return Err(StoreError::Conflict(Constraint::PrimaryKey));
         }
         state.check_organization_unique(organization)?;
         state.organizations.insert(organization.id, organization.clone());
+        state.append(events);
         Ok(())
     }
 
@@ -293,6 +320,7 @@ impl OrganizationRepository for MemoryStore {
         organization_id: OrganizationId,
         update: &OrganizationUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Organization> {
         let mut state = self.write();
         let mut updated = state
@@ -304,16 +332,22 @@ impl OrganizationRepository for MemoryStore {
         updated.updated_at = now;
         state.check_organization_unique(&updated)?;
         state.organizations.insert(organization_id, updated.clone());
+        state.append(events);
         Ok(updated)
     }
 
-    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
+    async fn delete_organization(
+        &self,
+        organization_id: OrganizationId,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         let mut state = self.write();
         if state.organizations.remove(&organization_id).is_none() {
             return Err(StoreError::NotFound(Entity::Organization));
         }
         state.members.retain(|_, m| m.organization_id != organization_id);
         state.remove_sessions_where(|s| s.in_organization(organization_id), usize::MAX);
+        state.append(events);
         Ok(())
     }
 
@@ -337,7 +371,7 @@ impl OrganizationRepository for MemoryStore {
 
 #[async_trait]
 impl MemberRepository for MemoryStore {
-    async fn create_member(&self, member: &Member) -> StoreResult<()> {
+    async fn create_member(&self, member: &Member, events: &[EventRecord]) -> StoreResult<()> {
         let mut state = self.write();
         if !state.organizations.contains_key(&member.organization_id) {
             return Err(StoreError::NotFound(Entity::Organization));
@@ -347,6 +381,7 @@ impl MemberRepository for MemoryStore {
         }
         state.check_member_unique(member)?;
         state.members.insert(member.id, member.clone());
+        state.append(events);
         Ok(())
     }
 
@@ -377,6 +412,7 @@ impl MemberRepository for MemoryStore {
         member_id: MemberId,
         update: &MemberUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Member> {
         let mut state = self.write();
         let mut updated = state
@@ -387,6 +423,7 @@ impl MemberRepository for MemoryStore {
         updated.updated_at = now;
         state.check_member_unique(&updated)?;
         state.members.insert(member_id, updated.clone());
+        state.append(events);
         Ok(updated)
     }
 
@@ -394,6 +431,7 @@ impl MemberRepository for MemoryStore {
         &self,
         organization_id: OrganizationId,
         member_id: MemberId,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
         let mut state = self.write();
         if state.member_in(organization_id, member_id).is_none() {
@@ -401,6 +439,7 @@ impl MemberRepository for MemoryStore {
         }
         state.members.remove(&member_id);
         state.remove_sessions_where(|s| s.session.member_id == member_id, usize::MAX);
+        state.append(events);
         Ok(())
     }
 
@@ -438,12 +477,14 @@ impl SessionRepository for MemoryStore {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
         let mut state = self.write();
         state.check_session_insertable(session, token_hash)?;
-        let revoked = state.room_for(session)?;
+        let revoked = state.room_for(session, events)?;
         state.revoke(&revoked, session.times.last_accessed_at);
         state.insert_session(session, token_hash);
+        state.append(&events::with_limit_revocations(events, &revoked));
         Ok(revoked)
     }
 
@@ -493,6 +534,7 @@ impl SessionRepository for MemoryStore {
         write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
         let mut state = self.write();
         let stored = state.live_key_mut(key, now)?;
@@ -515,7 +557,9 @@ impl SessionRepository for MemoryStore {
             session.custom_claims = claims;
             session.updated_at = now;
         }
-        Ok(session.clone())
+        let session = session.clone();
+        state.append(events);
+        Ok(session)
     }
 
     async fn rotate_session_token(
@@ -525,6 +569,7 @@ impl SessionRepository for MemoryStore {
         factors: &[AuthenticationFactor],
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
         let mut state = self.write();
         if state.session_by_token.contains_key(next) {
@@ -543,6 +588,7 @@ impl SessionRepository for MemoryStore {
         let session = session.clone();
         state.session_by_token.remove(&current);
         state.session_by_token.insert(*next, key.session_id);
+        state.append(events);
         Ok(session)
     }
 
@@ -552,11 +598,13 @@ impl SessionRepository for MemoryStore {
         session_id: SessionId,
         token_generation: Option<u32>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
         let mut state = self.write();
         let stored = state.live_session_mut(organization_id, session_id, token_generation, now)?;
         stored.session.times.revoked_at = Some(now);
         stored.session.updated_at = now;
+        state.append(events);
         Ok(())
     }
 
@@ -565,6 +613,7 @@ impl SessionRepository for MemoryStore {
         organization_id: OrganizationId,
         member_id: MemberId,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
         let mut state = self.write();
         if state.member_in(organization_id, member_id).is_none() {
@@ -582,6 +631,7 @@ impl SessionRepository for MemoryStore {
                 revoked += 1;
             }
         }
+        state.append(&events::counted(events, revoked));
         Ok(revoked)
     }
 
@@ -611,18 +661,20 @@ impl SessionRepository for MemoryStore {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
         let mut state = self.write();
         state.live_key_mut(from, now)?;
         state.check_session_insertable(to, to_token_hash)?;
-        // Everything that can refuse runs before anything is written.
-        let revoked = state.room_for(to)?;
+        // Everything that can refuse runs before anything is written (but the refusal's event).
+        let revoked = state.room_for(to, events)?;
         if let Ok(old) = state.live_key_mut(from, now) {
             old.session.times.revoked_at = Some(now);
             old.session.updated_at = now;
         }
         state.revoke(&revoked, now);
         state.insert_session(to, to_token_hash);
+        state.append(&events::with_limit_revocations(events, &revoked));
         Ok(revoked)
     }
 
@@ -631,6 +683,7 @@ impl SessionRepository for MemoryStore {
         organization_id: OrganizationId,
         except: Option<SessionId>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
         let mut state = self.write();
         if !state.organizations.contains_key(&organization_id) {
@@ -647,10 +700,15 @@ impl SessionRepository for MemoryStore {
             .map(|s| s.session.id)
             .collect();
         state.revoke(&live, now);
+        state.append(&events::counted(events, live.len() as u64));
         Ok(live.len() as u64)
     }
 
-    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn revoke_all_sessions(
+        &self,
+        now: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> StoreResult<u64> {
         let mut state = self.write();
         let live: Vec<SessionId> = state
             .sessions
@@ -659,6 +717,7 @@ impl SessionRepository for MemoryStore {
             .map(|s| s.session.id)
             .collect();
         state.revoke(&live, now);
+        state.append(&events::counted(events, live.len() as u64));
         Ok(live.len() as u64)
     }
 
@@ -681,13 +740,18 @@ impl SessionRepository for MemoryStore {
 
 #[async_trait]
 impl SigningKeyRepository for MemoryStore {
-    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKey,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         let mut state = self.write();
         if state.signing_keys.iter().any(|k| k.kid == key.kid) {
             return Err(StoreError::Conflict(Constraint::SigningKeyId));
         }
         state.signing_keys.push(key.clone());
         state.signing_keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
+        state.append(events);
         Ok(())
     }
 
@@ -727,11 +791,48 @@ impl DeploymentRepository for MemoryStore {
         Ok(self.write().deployment.get_or_insert_with(|| candidate.clone()).clone())
     }
 
-    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()> {
+    async fn set_deployment_secret(
+        &self,
+        secret_hash: &[u8; 32],
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         let mut state = self.write();
         let deployment =
             state.deployment.as_mut().ok_or(StoreError::NotFound(Entity::Deployment))?;
         deployment.secret_hash = *secret_hash;
+        state.append(events);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EventRepository for MemoryStore {
+    async fn append_events(&self, events: &[EventRecord]) -> StoreResult<()> {
+        self.write().append(events);
+        Ok(())
+    }
+
+    async fn list_events(&self, filter: &EventFilter, limit: u32) -> StoreResult<Vec<Event>> {
+        let state = self.read();
+        Ok(state
+            .events
+            .iter()
+            .filter(|e| filter.matches(e))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn purge_events(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
+        let mut state = self.write();
+        // The log is in sequence order, which is nearly time order: purge the oldest prefix.
+        let doomed = state
+            .events
+            .iter()
+            .take(batch_size as usize)
+            .take_while(|e| e.record.occurred_at < before)
+            .count();
+        state.events.drain(..doomed);
+        Ok(doomed as u64)
     }
 }

@@ -19,6 +19,13 @@
 //!   never be undone by a concurrent touch, extension, patch or rotation, and no write revives a
 //!   session that ended.
 //! - Raw tokens never reach storage: sessions are stored and found by [`TokenHash`].
+//! - Every write takes the `events` (`EventRecord`s) that record it and appends them **in its
+//!   transaction**: a write that fails or finds nothing to change appends none, a write that
+//!   commits appends all, each with the next sequence number (monotonic in commit order). A store
+//!   adds what only it knows: the `revoked_count` of a wide revoke, and the events a session limit
+//!   derives from the sign-in's `session.created` event (a `session.revoked` per session it
+//!   revoked, or a `session.limit_denied`, which is appended although the sign-in is refused).
+//!   Callers that record nothing pass `&[]`.
 
 use std::{fmt, sync::Arc};
 
@@ -26,9 +33,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tessera_core::{
-    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Member, MemberId, MemberRef,
-    MemberSession, MemberUpdate, Organization, OrganizationId, OrganizationRef, OrganizationUpdate,
-    SessionId, TokenHash,
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Event, EventFilter, EventRecord,
+    Member, MemberId, MemberRef, MemberSession, MemberUpdate, Organization, OrganizationId,
+    OrganizationRef, OrganizationUpdate, SessionId, TokenHash,
 };
 
 use crate::{deployment::Deployment, error::StoreResult, signing_key::SigningKey};
@@ -38,7 +45,11 @@ use crate::{deployment::Deployment, error::StoreResult, signing_key::SigningKey}
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {
     /// Fails with `Conflict` on a used id, slug or external id.
-    async fn create_organization(&self, organization: &Organization) -> StoreResult<()>;
+    async fn create_organization(
+        &self,
+        organization: &Organization,
+        events: &[EventRecord],
+    ) -> StoreResult<()>;
 
     /// By id or slug.
     async fn get_organization(&self, organization: &OrganizationRef) -> StoreResult<Organization>;
@@ -52,10 +63,15 @@ pub trait OrganizationRepository: Send + Sync {
         organization_id: OrganizationId,
         update: &OrganizationUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Organization>;
 
     /// Deletes the organization, its members and their sessions.
-    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()>;
+    async fn delete_organization(
+        &self,
+        organization_id: OrganizationId,
+        events: &[EventRecord],
+    ) -> StoreResult<()>;
 
     /// Organizations in id (creation) order, after `after`, at most `limit`.
     async fn list_organizations(
@@ -71,7 +87,7 @@ pub trait OrganizationRepository: Send + Sync {
 pub trait MemberRepository: Send + Sync {
     /// Fails with `NotFound(Organization)` if the member's organization does not exist, and with
     /// `Conflict` on a used id, email (ignoring case) or external id in that organization.
-    async fn create_member(&self, member: &Member) -> StoreResult<()>;
+    async fn create_member(&self, member: &Member, events: &[EventRecord]) -> StoreResult<()>;
 
     /// By id, external id or email (ignoring case), within `organization_id`.
     async fn get_member(
@@ -90,6 +106,7 @@ pub trait MemberRepository: Send + Sync {
         member_id: MemberId,
         update: &MemberUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Member>;
 
     /// Deletes the member and every session of theirs.
@@ -97,6 +114,7 @@ pub trait MemberRepository: Send + Sync {
         &self,
         organization_id: OrganizationId,
         member_id: MemberId,
+        events: &[EventRecord],
     ) -> StoreResult<()>;
 
     /// Members of the organization in id order, after `after`, at most `limit`.
@@ -175,6 +193,7 @@ pub trait SessionRepository: Send + Sync {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>>;
 
     /// The hot path: the session holding this token, with its member and organization, in one
@@ -211,6 +230,7 @@ pub trait SessionRepository: Send + Sync {
         write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession>;
 
     /// Step-up: replaces the token hash and the factors of the live session `key` (still at its
@@ -224,6 +244,7 @@ pub trait SessionRepository: Send + Sync {
         factors: &[AuthenticationFactor],
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession>;
 
     /// Revokes one live session; with `token_generation`, only while the session still holds
@@ -234,6 +255,7 @@ pub trait SessionRepository: Send + Sync {
         session_id: SessionId,
         token_generation: Option<u32>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<()>;
 
     /// Revokes every live session of a member; returns how many. `NotFound(Member)` unless the
@@ -243,6 +265,7 @@ pub trait SessionRepository: Send + Sync {
         organization_id: OrganizationId,
         member_id: MemberId,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64>;
 
     /// A member's sessions that are active at `now`, oldest first. `NotFound(Member)` unless the
@@ -263,6 +286,7 @@ pub trait SessionRepository: Send + Sync {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>>;
 
     /// Revokes every live session of an organization, but `except` if given; returns how many.
@@ -272,11 +296,16 @@ pub trait SessionRepository: Send + Sync {
         organization_id: OrganizationId,
         except: Option<SessionId>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64>;
 
     /// Revokes every live session of the deployment; returns how many. One statement; an
     /// operator's act (`tessera sessions revoke-all`), not scoped by organization.
-    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn revoke_all_sessions(
+        &self,
+        now: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> StoreResult<u64>;
 
     /// Deletes up to `batch_size` sessions that ended before `before`, whatever ended them: expiry,
     /// revocation, the idle timeout or the absolute lifetime of their organization (under its
@@ -291,7 +320,8 @@ pub trait SessionRepository: Send + Sync {
 #[async_trait]
 pub trait SigningKeyRepository: Send + Sync {
     /// Fails with `Conflict(SigningKeyId)` on a used `kid`.
-    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+    async fn insert_signing_key(&self, key: &SigningKey, events: &[EventRecord])
+    -> StoreResult<()>;
 
     /// Every stored key, oldest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
@@ -317,7 +347,30 @@ pub trait DeploymentRepository: Send + Sync {
     async fn init_deployment(&self, candidate: &Deployment) -> StoreResult<Deployment>;
 
     /// Replaces the secret hash (secret rotation). `NotFound(Deployment)` if none.
-    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()>;
+    async fn set_deployment_secret(
+        &self,
+        secret_hash: &[u8; 32],
+        events: &[EventRecord],
+    ) -> StoreResult<()>;
+}
+
+/// The audit log: append-only, but for the retention purge. Not scoped by organization (it is
+/// the deployment's log); a filter narrows it.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// Appends events that record no other change of the store (a purge run), in one
+    /// transaction.
+    async fn append_events(&self, events: &[EventRecord]) -> StoreResult<()>;
+
+    /// The events `filter` matches, in sequence order, at most `limit`. A reader that passes the
+    /// last sequence it saw as `filter.after_sequence` misses nothing committed since.
+    async fn list_events(&self, filter: &EventFilter, limit: u32) -> StoreResult<Vec<Event>>;
+
+    /// Deletes up to `batch_size` of the oldest events that occurred before `before`; returns
+    /// how many. Callers loop until it returns less than `batch_size`. Sequences of deleted
+    /// events are never reused.
+    async fn purge_events(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64>;
 }
 
 /// One handle on a whole backend: what the service layer holds.
@@ -331,6 +384,7 @@ pub struct Store {
     pub sessions: Arc<dyn SessionRepository>,
     pub signing_keys: Arc<dyn SigningKeyRepository>,
     pub deployment: Arc<dyn DeploymentRepository>,
+    pub events: Arc<dyn EventRepository>,
     backend: &'static str,
 }
 
@@ -343,6 +397,7 @@ impl Store {
             + SessionRepository
             + SigningKeyRepository
             + DeploymentRepository
+            + EventRepository
             + 'static,
     {
         Self {
@@ -350,7 +405,8 @@ impl Store {
             members: backend.clone(),
             sessions: backend.clone(),
             signing_keys: backend.clone(),
-            deployment: backend,
+            deployment: backend.clone(),
+            events: backend,
             backend: name,
         }
     }
@@ -362,8 +418,17 @@ impl Store {
         sessions: Arc<dyn SessionRepository>,
         signing_keys: Arc<dyn SigningKeyRepository>,
         deployment: Arc<dyn DeploymentRepository>,
+        events: Arc<dyn EventRepository>,
     ) -> Self {
-        Self { organizations, members, sessions, signing_keys, deployment, backend: "custom" }
+        Self {
+            organizations,
+            members,
+            sessions,
+            signing_keys,
+            deployment,
+            events,
+            backend: "custom",
+        }
     }
 
     /// `memory`, `sqlite`, `postgres` or `custom`.

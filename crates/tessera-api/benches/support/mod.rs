@@ -186,7 +186,7 @@ impl World {
             let mut session = self.templates[*template].clone();
             session.id = *id;
             session.times.expires_at = expires_at;
-            self.store.sessions.create_session(&session, hash).await.expect("create session");
+            self.store.sessions.create_session(&session, hash, &[]).await.expect("create session");
         }
     }
 

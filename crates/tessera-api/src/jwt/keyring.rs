@@ -203,15 +203,17 @@ impl KeyRing {
     }
 
     /// Makes a new signing key and retires every other active one at `now`. Returns the new
-    /// key's `kid`.
+    /// key's `kid`. `events(kid)` are the events that record the rotation, appended with the
+    /// new key.
     pub(crate) async fn rotate(
         &self,
         profile: &JwtProfile,
         now: DateTime<Utc>,
+        events: impl FnOnce(&str) -> Vec<tessera_core::EventRecord>,
     ) -> ServiceResult<String> {
         let _reloading = self.reload.lock().await;
         let key = keys::generate(profile.algorithm, now)?;
-        self.repository.insert_signing_key(&key).await?;
+        self.repository.insert_signing_key(&key, &events(&key.kid)).await?;
         for other in self.repository.list_signing_keys().await? {
             if other.kid != key.kid && other.retired_at.is_none() {
                 ignore_not_found(self.repository.retire_signing_key(&other.kid, now).await)?;
@@ -254,7 +256,8 @@ impl KeyRing {
             return Ok(set);
         }
         let key = keys::generate(profile.algorithm, now)?;
-        match self.repository.insert_signing_key(&key).await {
+        // The first key of a deployment: nothing rotated, no event.
+        match self.repository.insert_signing_key(&key, &[]).await {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }

@@ -45,7 +45,9 @@ impl SessionService {
     /// Replaces the API secret's hash (secret rotation): the old secret stops working on every
     /// node at its next credential refresh. `NotFound(Deployment)` if there is no deployment.
     pub async fn set_api_secret_hash(&self, secret_hash: &[u8; 32]) -> ServiceResult<()> {
-        Ok(self.store.deployment.set_deployment_secret(secret_hash).await?)
+        let events =
+            self.record(tessera_core::EventType::ApiSecretRotated, self.clock.now(), |e| e);
+        Ok(self.store.deployment.set_deployment_secret(secret_hash, &events).await?)
     }
 
     /// Whether the store answers, by its cheapest query (the one-row deployment record): `Ok`

@@ -1,9 +1,10 @@
 //! The directory: organizations and their members.
 
+use serde_json::Value;
 use tessera_core::{
-    EmailAddress, ExternalId, Member, MemberId, MemberRef, MemberUpdate, Metadata, Organization,
-    OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings, OrganizationSlug,
-    OrganizationUpdate, RoleId, SessionLimit, WhenLimitReached,
+    EmailAddress, EventType, ExternalId, Member, MemberId, MemberRef, MemberUpdate, Metadata,
+    Organization, OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings,
+    OrganizationSlug, OrganizationUpdate, RoleId, SessionLimit, WhenLimitReached,
 };
 
 use super::SessionService;
@@ -94,6 +95,11 @@ fn check_name(name: Option<&String>) -> ServiceResult<()> {
     }
 }
 
+/// Roles as an event's payload holds them.
+fn roles(roles: &[RoleId]) -> Value {
+    Value::from(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>())
+}
+
 impl SessionService {
     pub async fn create_organization(
         &self,
@@ -117,7 +123,10 @@ impl SessionService {
             created_at: now,
             updated_at: now,
         };
-        self.store.organizations.create_organization(&organization).await?;
+        let events = self.record(EventType::OrganizationCreated, now, |e| {
+            e.organization(organization.id).with("organization_slug", organization.slug.as_str())
+        });
+        self.store.organizations.create_organization(&organization, &events).await?;
         Ok(organization)
     }
 
@@ -141,7 +150,14 @@ impl SessionService {
                 self.store.organizations.get_organization(organization).await?.id
             }
         };
-        Ok(self.store.organizations.update_organization(organization_id, &update, now).await?)
+        let events = self.record(EventType::OrganizationUpdated, now, |e| {
+            e.organization(organization_id).with("changed", update.changed_fields())
+        });
+        Ok(self
+            .store
+            .organizations
+            .update_organization(organization_id, &update, now, &events)
+            .await?)
     }
 
     /// Deletes the organization, its members and their sessions.
@@ -150,7 +166,10 @@ impl SessionService {
         organization: &OrganizationRef,
     ) -> ServiceResult<OrganizationId> {
         let organization = self.store.organizations.get_organization(organization).await?;
-        self.store.organizations.delete_organization(organization.id).await?;
+        let events = self.record(EventType::OrganizationDeleted, self.clock.now(), |e| {
+            e.organization(organization.id).with("organization_slug", organization.slug.as_str())
+        });
+        self.store.organizations.delete_organization(organization.id, &events).await?;
         Ok(organization.id)
     }
 
@@ -184,7 +203,10 @@ impl SessionService {
             created_at: now,
             updated_at: now,
         };
-        self.store.members.create_member(&member).await?;
+        let events = self.record(EventType::MemberCreated, now, |e| {
+            e.organization(organization.id).member(member.id).with("roles", roles(&member.roles))
+        });
+        self.store.members.create_member(&member, &events).await?;
         Ok((member, organization))
     }
 
@@ -214,8 +236,23 @@ impl SessionService {
         }
         let now = self.clock.now();
         let (member, organization) = self.get_member(organization, member).await?;
-        let member =
-            self.store.members.update_member(organization.id, member.id, &update, now).await?;
+        let subject =
+            |e: tessera_core::EventRecord| e.organization(organization.id).member(member.id);
+        let mut events = self.record(EventType::MemberUpdated, now, |e| {
+            subject(e).with("changed", update.changed_fields())
+        });
+        // The roles as read here: the update replaces them whole, so `after` is exact and
+        // `before` is what the member had when the administrator acted.
+        if let Some(after) = update.roles.as_ref().filter(|after| **after != member.roles) {
+            events.extend(self.record(EventType::MemberRolesChanged, now, |e| {
+                subject(e).with("before", roles(&member.roles)).with("after", roles(after))
+            }));
+        }
+        let member = self
+            .store
+            .members
+            .update_member(organization.id, member.id, &update, now, &events)
+            .await?;
         Ok((member, organization))
     }
 
@@ -226,7 +263,10 @@ impl SessionService {
         member: &MemberRef,
     ) -> ServiceResult<(MemberId, Organization)> {
         let (member, organization) = self.get_member(organization, member).await?;
-        self.store.members.delete_member(organization.id, member.id).await?;
+        let events = self.record(EventType::MemberDeleted, self.clock.now(), |e| {
+            e.organization(organization.id).member(member.id)
+        });
+        self.store.members.delete_member(organization.id, member.id, &events).await?;
         Ok((member.id, organization))
     }
 

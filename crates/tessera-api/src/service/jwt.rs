@@ -29,7 +29,14 @@ impl SessionService {
     /// Other nodes pick the new key up within [`crate::JwtProfile::key_cache_ttl`]. Returns the
     /// new key's `kid`.
     pub async fn rotate_signing_key(&self) -> ServiceResult<String> {
-        self.keys.rotate(&self.config.jwt, self.clock.now()).await
+        let now = self.clock.now();
+        self.keys
+            .rotate(&self.config.jwt, now, |kid| {
+                self.record(tessera_core::EventType::SigningKeyRotated, now, |e| {
+                    e.with("kid", kid).with("algorithm", self.config.jwt.algorithm.as_str())
+                })
+            })
+            .await
     }
 
     /// A newly signed JWT of `found` as it is, issued now, with the member's current roles: for

@@ -9,6 +9,7 @@
 
 mod deployment;
 mod directory;
+mod events;
 mod jwt;
 mod maintenance;
 pub(crate) mod polar;
@@ -17,7 +18,11 @@ mod sessions;
 
 use std::sync::Arc;
 
-use tessera_core::{AuthenticatedSession, Organization, Policy, RoleId, SessionToken};
+use chrono::{DateTime, Utc};
+use tessera_core::{
+    Actor, AuthenticatedSession, EventRecord, EventType, Organization, Policy, RequestContext,
+    RoleId, SessionToken,
+};
 use tessera_store::Store;
 
 use self::revoked::RevokedSessions;
@@ -25,11 +30,12 @@ pub use self::{
     directory::{
         CreateMember, CreateOrganization, MEMBER_NAME_MAX_CHARS, UpdateMember, UpdateOrganization,
     },
+    events::EVENTS_PAGE_MAX,
     revoked::REVOCATION_CAPACITY,
     sessions::{
         AddFactor, Authenticate, Authenticated, CreateSession, Credential, Exchange,
         IP_ADDRESS_MAX_CHARS, IssuedSession, MemberSessions, PENDING_MFA_LIFETIME,
-        RETURN_URL_MAX_CHARS, Revoke, USER_AGENT_MAX_CHARS,
+        RETURN_URL_MAX_CHARS, Revoke, SignInMethod, USER_AGENT_MAX_CHARS,
     },
 };
 use crate::{
@@ -96,6 +102,10 @@ pub struct SessionService {
     jwt_reuse: Arc<JwtReuse>,
     /// What this process revoked, for the local JWT path (`revoked.rs`); shared by clones.
     revoked: Arc<RevokedSessions>,
+    /// Who the events of this handle's operations name, and where the request came from
+    /// ([`Self::acting`]); by default the project, from nowhere known.
+    actor: Actor,
+    request: RequestContext,
 }
 
 impl SessionService {
@@ -110,7 +120,31 @@ impl SessionService {
             random: Arc::new(OsRandom),
             policy: Arc::new(Policy::default()),
             config: Arc::new(config),
+            actor: Actor::Project,
+            request: RequestContext::default(),
         }
+    }
+
+    /// A handle whose operations record `actor` and `request` in their events (the audit log's
+    /// who and where): the HTTP server makes one per request. Cheap: the shared state is `Arc`s.
+    pub fn acting(&self, actor: Actor, request: RequestContext) -> Self {
+        Self { actor, request, ..self.clone() }
+    }
+
+    /// The events one write records: `build` completes the one event of `event_type` at `now`
+    /// (subject, payload), unless the deployment records no events (then nothing is built).
+    fn record(
+        &self,
+        event_type: EventType,
+        now: DateTime<Utc>,
+        build: impl FnOnce(EventRecord) -> EventRecord,
+    ) -> Vec<EventRecord> {
+        if !self.config.events.enabled {
+            return Vec::new();
+        }
+        let event =
+            EventRecord::new(event_type, now, &mut self.rng(), self.actor, self.request.clone());
+        vec![build(event)]
     }
 
     /// Replaces the clock (tests, simulations).

@@ -4,9 +4,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tessera_core::{
     AssuranceRequirement, AuthenticatedSession, AuthenticationFactor, AuthorizationCheck,
-    CustomClaims, FactorInput, Member, MemberRef, MemberSession, Organization, OrganizationRef,
-    RoleId, SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, Verdict,
-    assurance, factor::check_factor_count, touch_threshold,
+    CustomClaims, EventRecord, EventType, FactorInput, Member, MemberRef, MemberSession,
+    Organization, OrganizationRef, RoleId, SessionAttributes, SessionDuration, SessionId,
+    SessionTimes, SessionToken, Verdict, assurance, factor::check_factor_count, touch_threshold,
 };
 use tessera_store::{AuthenticationWrite, SessionKey};
 
@@ -54,6 +54,51 @@ pub struct CreateSession {
     /// pending MFA (default) or is refused with `mfa_required`, writing nothing (for callers
     /// with no way to add a factor later, such as Polar's routes).
     pub allow_pending_mfa: bool,
+    /// Which API the sign-in came through (its `session.created` event says).
+    pub method: SignInMethod,
+}
+
+/// Which API a sign-in came through, as its `session.created` event records it (`method`; an
+/// exchange's is `exchange`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignInMethod {
+    /// Stytch's B2B sessions API, or an embedding host.
+    #[default]
+    Api,
+    /// Polar's member (customer) sessions API.
+    Polar,
+}
+
+impl SignInMethod {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Polar => "polar",
+        }
+    }
+}
+
+/// The payload of a `session.created` event: how, and with which factors (their types only).
+fn created(event: EventRecord, session: &MemberSession, method: &str) -> EventRecord {
+    let factors: Vec<&str> =
+        session.authentication_factors.iter().map(|f| f.factor_type().as_str()).collect();
+    event
+        .organization(session.organization_id)
+        .member(session.member_id)
+        .session(session.id)
+        .with("method", method)
+        .with("factors", factors)
+        .with("expires_at", session.times.expires_at.to_rfc3339())
+}
+
+/// A `session.revoked` event of one session.
+fn revoked_one(event: EventRecord, session: &MemberSession, reason: &str) -> EventRecord {
+    event
+        .organization(session.organization_id)
+        .member(session.member_id)
+        .session(session.id)
+        .with("scope", "session")
+        .with("reason", reason)
 }
 
 impl CreateSession {
@@ -67,7 +112,14 @@ impl CreateSession {
             return_url: None,
             attributes: SessionAttributes::default(),
             allow_pending_mfa: true,
+            method: SignInMethod::Api,
         }
+    }
+
+    /// Records the sign-in as made through Polar's API.
+    pub fn via_polar(mut self) -> Self {
+        self.method = SignInMethod::Polar;
+        self
     }
 
     /// Refuse (`mfa_required`) instead of creating a session pending MFA.
@@ -378,7 +430,11 @@ impl SessionService {
             token_generation: 0,
         };
         let token = self.new_token();
-        let made_room = self.store.sessions.create_session(&session, &token.hash()).await?;
+        let events = self.record(EventType::SessionCreated, now, |e| {
+            created(e, &session, request.method.as_str())
+        });
+        let made_room =
+            self.store.sessions.create_session(&session, &token.hash(), &events).await?;
         self.remember_revoked(&made_room, now);
         let roles = self.policy.session_roles(&member.roles);
         let found = AuthenticatedSession { session, member, organization };
@@ -437,10 +493,27 @@ impl SessionService {
                 .then(|| now - touch_threshold(interval, lifetime)),
         };
         if !write.is_empty() {
+            let events = match write.expires_at {
+                Some(expires_at) if self.config.events.record_extensions => {
+                    self.record(EventType::SessionExtended, now, |e| {
+                        e.organization(found.session.organization_id)
+                            .member(found.session.member_id)
+                            .session(found.session.id)
+                            .with("expires_at", expires_at.to_rfc3339())
+                    })
+                }
+                _ => Vec::new(),
+            };
             found.session = self
                 .store
                 .sessions
-                .record_authentication(&SessionKey::of(&found.session), &write, namespaces, now)
+                .record_authentication(
+                    &SessionKey::of(&found.session),
+                    &write,
+                    namespaces,
+                    now,
+                    &events,
+                )
                 .await?;
         }
         let jwt = key.map(|key| self.reuse_or_mint_jwt(&key, &found, &roles, now)).transpose()?;
@@ -474,7 +547,16 @@ impl SessionService {
                     }
                     None => self.store.sessions.find_session_organization(session_id).await?,
                 };
-                self.store.sessions.revoke_session(organization_id, session_id, None, now).await?;
+                let events = self.record(EventType::SessionRevoked, now, |e| {
+                    e.organization(organization_id)
+                        .session(session_id)
+                        .with("scope", "session")
+                        .with("reason", "revoked_by_id")
+                });
+                self.store
+                    .sessions
+                    .revoke_session(organization_id, session_id, None, now, &events)
+                    .await?;
                 self.revoked.revoke_session(session_id, now, self.revocation_retention());
                 Ok(1)
             }
@@ -492,10 +574,16 @@ impl SessionService {
                     }
                 };
                 let (member, organization) = self.get_member(&organization, &member).await?;
+                let events = self.record(EventType::SessionRevoked, now, |e| {
+                    e.organization(organization.id)
+                        .member(member.id)
+                        .with("scope", "member")
+                        .with("reason", "revoked_by_member")
+                });
                 let ended = self
                     .store
                     .sessions
-                    .revoke_member_sessions(organization.id, member.id, now)
+                    .revoke_member_sessions(organization.id, member.id, now, &events)
                     .await?;
                 self.revoked.revoke_member(
                     organization.id,
@@ -507,10 +595,20 @@ impl SessionService {
             }
             Revoke::Organization { organization, except } => {
                 let organization = self.store.organizations.get_organization(&organization).await?;
+                let events = self.record(EventType::SessionRevoked, now, |e| {
+                    let e = e
+                        .organization(organization.id)
+                        .with("scope", "organization")
+                        .with("reason", "revoked_by_organization");
+                    match except {
+                        Some(except) => e.with("except_session_id", except.to_string()),
+                        None => e,
+                    }
+                });
                 let ended = self
                     .store
                     .sessions
-                    .revoke_organization_sessions(organization.id, except, now)
+                    .revoke_organization_sessions(organization.id, except, now, &events)
                     .await?;
                 self.revoked.revoke_organization(
                     organization.id,
@@ -521,7 +619,10 @@ impl SessionService {
                 Ok(ended)
             }
             Revoke::Deployment => {
-                let ended = self.store.sessions.revoke_all_sessions(now).await?;
+                let events = self.record(EventType::SessionRevoked, now, |e| {
+                    e.with("scope", "deployment").with("reason", "revoked_by_operator")
+                });
+                let ended = self.store.sessions.revoke_all_sessions(now, &events).await?;
                 self.revoked.revoke_deployment(now, self.revocation_retention());
                 Ok(ended)
             }
@@ -545,6 +646,12 @@ impl SessionService {
     ) -> ServiceResult<u64> {
         let found = self.session_for(credential, now).await?;
         let session = &found.session;
+        let reason = match credential {
+            Credential::Token(_) => "revoked_by_token",
+            Credential::Jwt(_) => "revoked_by_jwt",
+        };
+        let events =
+            self.record(EventType::SessionRevoked, now, |e| revoked_one(e, session, reason));
         self.store
             .sessions
             .revoke_session(
@@ -552,6 +659,7 @@ impl SessionService {
                 session.id,
                 Some(session.token_generation),
                 now,
+                &events,
             )
             .await?;
         self.revoked.revoke_session(session.id, now, self.revocation_retention());
@@ -566,6 +674,7 @@ impl SessionService {
         let now = self.clock.now();
         let token = self.parse_token(&request.token)?;
         let factor = AuthenticationFactor::new(request.factor, now)?;
+        let factor_type = factor.factor_type();
         let found = self.session_for_token(&token, now).await?;
 
         let mut factors = found.session.authentication_factors.clone();
@@ -587,6 +696,14 @@ impl SessionService {
         let expires_at =
             duration.map(|duration| found.session.times.extended_expiry(now, duration, lifetime));
         let next = self.new_token();
+        let events = self.record(EventType::SessionTokenRotated, now, |e| {
+            e.organization(found.session.organization_id)
+                .member(found.session.member_id)
+                .session(found.session.id)
+                .with("factor", factor_type.as_str())
+                .with("token_generation", found.session.token_generation + 1)
+                .with("completes_mfa", completes_mfa)
+        });
         let session = self
             .store
             .sessions
@@ -596,6 +713,7 @@ impl SessionService {
                 &factors,
                 expires_at,
                 now,
+                &events,
             )
             .await?;
         self.revoked.rotate_session(
@@ -685,10 +803,18 @@ impl SessionService {
             token_generation: 0,
         };
         let next = self.new_token();
+        let mut events = self.record(EventType::SessionCreated, now, |e| {
+            created(e, &session, "exchange").with("exchanged_from", found.session.id.to_string())
+        });
+        events.extend(self.record(EventType::SessionExchanged, now, |e| {
+            revoked_one(e, &found.session, "exchanged")
+                .with("to_organization_id", target.id.to_string())
+                .with("to_session_id", session.id.to_string())
+        }));
         let made_room = self
             .store
             .sessions
-            .exchange_session(&SessionKey::of(&found.session), &session, &next.hash(), now)
+            .exchange_session(&SessionKey::of(&found.session), &session, &next.hash(), now, &events)
             .await?;
         self.revoked.revoke_session(found.session.id, now, self.revocation_retention());
         self.remember_revoked(&made_room, now);

@@ -52,6 +52,7 @@ impl Mocks {
             Arc::new(self.sessions),
             tessera_store::memory::MemoryStore::store().signing_keys,
             Arc::new(tessera_store::MockDeploymentRepository::new()),
+            tessera_store::memory::MemoryStore::store().events,
         );
         let mut config = ServiceConfig::new("project-mock");
         config.jwt.algorithm = crate::JwtAlgorithm::EdDsa;
@@ -166,14 +167,14 @@ async fn authenticate_after_the_touch_interval_writes_once() {
     mocks
         .sessions
         .expect_record_authentication()
-        .withf(move |_, write, _, at| {
+        .withf(move |_, write, _, at, _| {
             *at == now
                 && write.touch_if_accessed_by == Some(now - TimeDelta::seconds(60))
                 && write.expires_at.is_none()
                 && write.claims_patch.is_none()
         })
         .times(1)
-        .return_once(move |_, _, _, _| Ok(touched));
+        .return_once(move |_, _, _, _, _| Ok(touched));
     mocks.sessions.expect_find_session_by_token().times(1).return_once(move |_, _| Ok(session));
     let service = mocks.service_at(now);
     let auth = service.authenticate(authenticate(&a_token())).await.unwrap();
@@ -190,7 +191,7 @@ async fn a_failed_touch_fails_the_authenticate() {
         .sessions
         .expect_record_authentication()
         .times(1)
-        .return_once(|_, _, _, _| Err(unavailable()));
+        .return_once(|_, _, _, _, _| Err(unavailable()));
     let err = mocks.service_at(now).authenticate(authenticate(&a_token())).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::StorageUnavailable);
 }
@@ -212,9 +213,9 @@ async fn extension_is_clamped_to_the_absolute_deadline() {
     mocks
         .sessions
         .expect_record_authentication()
-        .withf(|_, write, _, _| write.expires_at == Some(t0() + TimeDelta::minutes(90)))
+        .withf(|_, write, _, _, _| write.expires_at == Some(t0() + TimeDelta::minutes(90)))
         .times(1)
-        .return_once(move |_, _, _, _| Ok(returned));
+        .return_once(move |_, _, _, _, _| Ok(returned));
     let mut request = authenticate(&a_token());
     request.extend_by = Some(SessionDuration::from_minutes(120).unwrap());
     mocks.service_at(now).authenticate(request).await.unwrap();
@@ -301,7 +302,7 @@ async fn create_session_stops_at_the_first_failing_step() {
             .members
             .expect_get_member()
             .return_once(|_, _| Ok(member(&organization(OrganizationSettings::default()))));
-        mocks.sessions.expect_create_session().times(1).return_once(move |_, _| Err(failure));
+        mocks.sessions.expect_create_session().times(1).return_once(move |_, _, _| Err(failure));
         let err = mocks.service_at(t0()).create_session(request()).await.unwrap_err();
         assert_eq!(err.error_type(), expected);
     }
@@ -327,7 +328,7 @@ async fn add_factor_loses_a_race_cleanly() {
         .sessions
         .expect_rotate_session_token()
         .times(1)
-        .return_once(|_, _, _, _, _| Err(StoreError::NotFound(Entity::Session)));
+        .return_once(|_, _, _, _, _, _| Err(StoreError::NotFound(Entity::Session)));
     let request = AddFactor::new(
         a_token().expose().to_owned(),
         serde_json::from_value(json!({"type": "totp", "delivery_method": "authenticator_app"}))

@@ -12,8 +12,8 @@ use tessera_api::{
     UpdateMember, UpdateOrganization,
 };
 use tessera_core::{
-    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, ErrorType, IdleTimeout,
-    MaxLifetime, Member, MemberId, MemberRef, MemberSession, MemberUpdate, MfaPolicy,
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, ErrorType, EventRecord,
+    IdleTimeout, MaxLifetime, Member, MemberId, MemberRef, MemberSession, MemberUpdate, MfaPolicy,
     OrganizationId, OrganizationRef, RoleId, SessionDuration, SessionId, TokenHash, TouchInterval,
 };
 use tessera_store::{
@@ -383,9 +383,10 @@ impl SessionRepository for Situation {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
         self.insert()?;
-        self.inner.create_session(session, token_hash).await
+        self.inner.create_session(session, token_hash, events).await
     }
     async fn find_session_by_token(
         &self,
@@ -414,8 +415,9 @@ impl SessionRepository for Situation {
         write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
-        self.inner.record_authentication(key, write, namespaces, now).await
+        self.inner.record_authentication(key, write, namespaces, now, events).await
     }
     async fn rotate_session_token(
         &self,
@@ -424,8 +426,9 @@ impl SessionRepository for Situation {
         factors: &[AuthenticationFactor],
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
-        self.inner.rotate_session_token(key, next, factors, expires_at, now).await
+        self.inner.rotate_session_token(key, next, factors, expires_at, now, events).await
     }
     async fn revoke_session(
         &self,
@@ -433,27 +436,34 @@ impl SessionRepository for Situation {
         session_id: SessionId,
         token_generation: Option<u32>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
-        self.inner.revoke_session(organization_id, session_id, token_generation, now).await
+        self.inner.revoke_session(organization_id, session_id, token_generation, now, events).await
     }
     async fn revoke_member_sessions(
         &self,
         organization_id: OrganizationId,
         member_id: MemberId,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
-        self.inner.revoke_member_sessions(organization_id, member_id, now).await
+        self.inner.revoke_member_sessions(organization_id, member_id, now, events).await
     }
     async fn revoke_organization_sessions(
         &self,
         organization_id: OrganizationId,
         except: Option<SessionId>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
-        self.inner.revoke_organization_sessions(organization_id, except, now).await
+        self.inner.revoke_organization_sessions(organization_id, except, now, events).await
     }
-    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        self.inner.revoke_all_sessions(now).await
+    async fn revoke_all_sessions(
+        &self,
+        now: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> StoreResult<u64> {
+        self.inner.revoke_all_sessions(now, events).await
     }
     async fn list_member_sessions(
         &self,
@@ -469,9 +479,10 @@ impl SessionRepository for Situation {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
         self.insert()?;
-        self.inner.exchange_session(from, to, to_token_hash, now).await
+        self.inner.exchange_session(from, to, to_token_hash, now, events).await
     }
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {
         self.inner.purge_sessions(before, batch_size).await
@@ -486,8 +497,8 @@ struct ReadTogether {
 
 #[async_trait]
 impl MemberRepository for ReadTogether {
-    async fn create_member(&self, member: &Member) -> StoreResult<()> {
-        self.inner.create_member(member).await
+    async fn create_member(&self, member: &Member, events: &[EventRecord]) -> StoreResult<()> {
+        self.inner.create_member(member, events).await
     }
     async fn get_member(
         &self,
@@ -504,15 +515,17 @@ impl MemberRepository for ReadTogether {
         member_id: MemberId,
         update: &MemberUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Member> {
-        self.inner.update_member(organization_id, member_id, update, now).await
+        self.inner.update_member(organization_id, member_id, update, now, events).await
     }
     async fn delete_member(
         &self,
         organization_id: OrganizationId,
         member_id: MemberId,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
-        self.inner.delete_member(organization_id, member_id).await
+        self.inner.delete_member(organization_id, member_id, events).await
     }
     async fn list_members(
         &self,

@@ -749,8 +749,12 @@ struct CountingKeys {
 
 #[async_trait]
 impl SigningKeyRepository for CountingKeys {
-    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
-        self.inner.insert_signing_key(key).await
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKey,
+        events: &[tessera_core::EventRecord],
+    ) -> StoreResult<()> {
+        self.inner.insert_signing_key(key, events).await
     }
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
         self.lists.fetch_add(1, Ordering::SeqCst);
@@ -951,7 +955,7 @@ async fn two_nodes_creating_the_first_key_at_once_converge() {
     let b_alone = SessionService::new(b_store.clone(), config()).with_clock(h.clock.clone());
     b_alone.jwks().await.unwrap();
     let b_key = b_store.signing_keys.list_signing_keys().await.unwrap().remove(0);
-    h.store.signing_keys.insert_signing_key(&b_key).await.unwrap();
+    h.store.signing_keys.insert_signing_key(&b_key, &[]).await.unwrap();
     let b = SessionService::new(h.store.clone(), config()).with_clock(h.clock.clone());
 
     // Two active keys for a moment; both published, so each node's JWTs verify on the other.

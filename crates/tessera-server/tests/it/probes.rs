@@ -39,8 +39,12 @@ impl DeploymentRepository for CountingDeployment {
         self.inner.init_deployment(candidate).await
     }
 
-    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()> {
-        self.inner.set_deployment_secret(secret_hash).await
+    async fn set_deployment_secret(
+        &self,
+        secret_hash: &[u8; 32],
+        events: &[tessera_core::EventRecord],
+    ) -> StoreResult<()> {
+        self.inner.set_deployment_secret(secret_hash, events).await
     }
 }
 

@@ -58,19 +58,23 @@ impl DeploymentRepository for PostgresStore {
         })
     }
 
-    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()> {
+    async fn set_deployment_secret(
+        &self,
+        secret_hash: &[u8; 32],
+        events: &[tessera_core::EventRecord],
+    ) -> StoreResult<()> {
         const DOING: &str = "replace the deployment secret";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let result = self
             .query("UPDATE deployment SET secret_hash = $1 WHERE singleton = 1")
             .bind(secret_hash.as_slice())
             .execute(&mut *conn)
             .await
             .map_err(|e| query_error(DOING, e))?;
-        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Deployment));
         }
-        Ok(())
+        self.append(&mut conn, events).await?;
+        conn.finish(DOING).await
     }
 }

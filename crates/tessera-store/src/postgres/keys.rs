@@ -12,9 +12,13 @@ use crate::{
 
 #[async_trait]
 impl SigningKeyRepository for PostgresStore {
-    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKey,
+        events: &[tessera_core::EventRecord],
+    ) -> StoreResult<()> {
         const DOING: &str = "store a signing key";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         self.query(
             "INSERT INTO signing_keys \
              (kid, algorithm, private_key_der, public_key_der, created_at, retired_at) \
@@ -29,6 +33,7 @@ impl SigningKeyRepository for PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(|e| query_error(DOING, e))?;
+        self.append(&mut conn, events).await?;
         conn.finish(DOING).await
     }
 

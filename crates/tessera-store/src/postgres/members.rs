@@ -43,10 +43,14 @@ impl Columns {
 
 #[async_trait]
 impl MemberRepository for PostgresStore {
-    async fn create_member(&self, member: &Member) -> StoreResult<()> {
+    async fn create_member(
+        &self,
+        member: &Member,
+        events: &[tessera_core::EventRecord],
+    ) -> StoreResult<()> {
         const DOING: &str = "create a member";
         let columns = Columns::of(member)?;
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         self.query(
             "INSERT INTO members (id, organization_id, email_address, email_normalized, name, \
              external_id, roles, trusted_metadata, untrusted_metadata, created_at, updated_at) \
@@ -72,6 +76,7 @@ impl MemberRepository for PostgresStore {
                 query_error(DOING, e)
             }
         })?;
+        self.append(&mut conn, events).await?;
         conn.finish(DOING).await
     }
 
@@ -132,6 +137,7 @@ impl MemberRepository for PostgresStore {
         member_id: MemberId,
         update: &MemberUpdate,
         now: DateTime<Utc>,
+        events: &[tessera_core::EventRecord],
     ) -> StoreResult<Member> {
         const DOING: &str = "update a member";
         // The row is locked, changed in the named fields and written back in one transaction:
@@ -174,6 +180,7 @@ impl MemberRepository for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| query_error(DOING, e))?;
+        self.append(&mut tx, events).await?;
         tx.commit().await.map_err(|e| query_error(DOING, e))?;
         Ok(member)
     }
@@ -182,10 +189,11 @@ impl MemberRepository for PostgresStore {
         &self,
         organization_id: OrganizationId,
         member_id: MemberId,
+        events: &[tessera_core::EventRecord],
     ) -> StoreResult<()> {
         // Sessions go by `ON DELETE CASCADE`.
         const DOING: &str = "delete a member";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let result = self
             .query("DELETE FROM members WHERE organization_id = $1 AND id = $2")
             .bind(organization_id.as_uuid())
@@ -193,11 +201,11 @@ impl MemberRepository for PostgresStore {
             .execute(&mut *conn)
             .await
             .map_err(|e| query_error(DOING, e))?;
-        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Member));
         }
-        Ok(())
+        self.append(&mut conn, events).await?;
+        conn.finish(DOING).await
     }
 
     async fn list_members(

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "deployment", include_str!("../../migrations/postgres/0002_deployment.sql")),
     (3, "session_integrity", include_str!("../../migrations/postgres/0003_session_integrity.sql")),
     (4, "session_limits", include_str!("../../migrations/postgres/0004_session_limits.sql")),
+    (5, "events", include_str!("../../migrations/postgres/0005_events.sql")),
 ];
 
 fn migrator() -> Migrator {

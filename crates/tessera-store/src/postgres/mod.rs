@@ -37,6 +37,7 @@ mod columns;
 
 mod deployment;
 mod errors;
+mod events;
 mod keys;
 mod members;
 mod migrations;

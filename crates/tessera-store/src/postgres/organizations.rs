@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tessera_core::{Organization, OrganizationId, OrganizationRef, OrganizationUpdate};
+use tessera_core::{
+    EventRecord, Organization, OrganizationId, OrganizationRef, OrganizationUpdate,
+};
 
 use super::{
     PostgresStore,
@@ -35,10 +37,14 @@ fn limit_behavior(organization: &Organization) -> Option<&'static str> {
 
 #[async_trait]
 impl OrganizationRepository for PostgresStore {
-    async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
+    async fn create_organization(
+        &self,
+        organization: &Organization,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         const DOING: &str = "create an organization";
         let lifetime = &organization.settings.lifetime;
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         self.query(
             "INSERT INTO organizations (id, slug, external_id, name, email, trusted_metadata, \
              mfa_policy, max_lifetime_minutes, idle_timeout_minutes, created_at, updated_at, \
@@ -61,6 +67,7 @@ impl OrganizationRepository for PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(|e| query_error(DOING, e))?;
+        self.append(&mut conn, events).await?;
         conn.finish(DOING).await
     }
 
@@ -102,6 +109,7 @@ impl OrganizationRepository for PostgresStore {
         organization_id: OrganizationId,
         update: &OrganizationUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Organization> {
         const DOING: &str = "update an organization";
         // The row is locked, changed in the named fields and written back in one transaction:
@@ -146,25 +154,30 @@ impl OrganizationRepository for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| query_error(DOING, e))?;
+        self.append(&mut tx, events).await?;
         tx.commit().await.map_err(|e| query_error(DOING, e))?;
         Ok(organization)
     }
 
-    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
+    async fn delete_organization(
+        &self,
+        organization_id: OrganizationId,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         // Members go by `ON DELETE CASCADE`, and their sessions with them.
         const DOING: &str = "delete an organization";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let result = self
             .query("DELETE FROM organizations WHERE id = $1")
             .bind(organization_id.as_uuid())
             .execute(&mut *conn)
             .await
             .map_err(|e| query_error(DOING, e))?;
-        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Organization));
         }
-        Ok(())
+        self.append(&mut conn, events).await?;
+        conn.finish(DOING).await
     }
 
     async fn list_organizations(

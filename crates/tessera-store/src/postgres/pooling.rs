@@ -119,6 +119,19 @@ impl PostgresStore {
         .map_err(|e| query_error(doing, e))
     }
 
+    /// The connection of a write that appends `events`: in a transaction whenever it has any, so
+    /// that they commit with the change (see `events.rs`); otherwise as [`Self::conn`].
+    pub(super) async fn write_conn(
+        &self,
+        doing: &'static str,
+        events: &[tessera_core::EventRecord],
+    ) -> StoreResult<Conn> {
+        if events.is_empty() {
+            return self.conn(doing).await;
+        }
+        self.pool.begin().await.map(Conn::Transaction).map_err(|e| query_error(doing, e))
+    }
+
     /// An explicit transaction, in either mode, for operations that need one.
     pub(super) async fn begin(
         &self,

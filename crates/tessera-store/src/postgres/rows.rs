@@ -25,7 +25,7 @@ pub(super) const SIGNING_KEYS: &str = "signing_keys";
 pub(super) const DEPLOYMENT: &str = "deployment";
 
 /// One column of a row of `table`.
-fn get<'r, T>(row: &'r PgRow, table: &'static str, column: &str) -> StoreResult<T>
+pub(super) fn get<'r, T>(row: &'r PgRow, table: &'static str, column: &str) -> StoreResult<T>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {

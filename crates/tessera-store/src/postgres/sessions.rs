@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgConnection, PgRow};
 use tessera_core::{
-    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, MemberId, MemberSession,
-    OrganizationId, SessionId, SessionLimit, TokenHash,
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, EventRecord, MemberId,
+    MemberSession, OrganizationId, SessionId, SessionLimit, TokenHash,
 };
 
 use super::{
@@ -22,7 +22,8 @@ use super::{
 };
 use crate::{
     error::{Entity, StoreError, StoreResult},
-    repository::{AuthenticationWrite, SessionKey, SessionRepository},
+    events,
+    repository::{AuthenticationWrite, EventRepository, SessionKey, SessionRepository},
 };
 
 const INSERT: &str = "INSERT INTO sessions (id, organization_id, member_id, token_hash, \
@@ -359,6 +360,44 @@ impl PostgresStore {
         }
     }
 
+    /// The exchange itself, in one transaction; [`SessionRepository::exchange_session`] adds the
+    /// refusal's event.
+    async fn exchange(
+        &self,
+        from: &SessionKey,
+        to: &MemberSession,
+        to_token_hash: &TokenHash,
+        now: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> StoreResult<Vec<SessionId>> {
+        const DOING: &str = "exchange a session";
+        let json = JsonColumns::of(to)?;
+        let mut tx = self.begin(DOING).await?;
+        let revoked = self
+            .query(REVOKE)
+            .bind(from.organization_id.as_uuid())
+            .bind(from.session_id.as_uuid())
+            .bind(now)
+            .bind(Some(generation(from.token_generation)))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| query_error(DOING, e))?
+            .rows_affected();
+        if revoked != 1 {
+            // Dropping `tx` rolls back.
+            return Err(StoreError::NotFound(Entity::Session));
+        }
+        let made_room = make_room(self, &mut tx, to).await?;
+        if let Err(e) = insert(self, &mut tx, to, to_token_hash, &json).await {
+            // Roll back before looking further, so the old session is live again at once.
+            tx.rollback().await.ok();
+            return Err(self.insert_error(to, e).await);
+        }
+        self.append(&mut tx, &events::with_limit_revocations(events, &made_room)).await?;
+        tx.commit().await.map_err(|e| query_error(DOING, e))?;
+        Ok(made_room)
+    }
+
     /// Maps a failed session insert: the composite foreign key says the member is not in that
     /// organization; a second look tells whether the organization itself is missing.
     async fn insert_error(&self, session: &MemberSession, e: sqlx::Error) -> StoreError {
@@ -379,23 +418,28 @@ impl SessionRepository for PostgresStore {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
         const DOING: &str = "create a session";
         let json = JsonColumns::of(session)?;
-        let mut tx = self.begin(DOING).await?;
-        // Dropping `tx` on an error rolls the revokes back.
-        let revoked = make_room(self, &mut tx, session).await?;
-        match insert(self, &mut tx, session, token_hash, &json).await {
-            Ok(()) => {
-                tx.commit().await.map_err(|e| query_error(DOING, e))?;
-                Ok(revoked)
-            }
-            Err(e) => {
+        let result = async {
+            let mut tx = self.begin(DOING).await?;
+            // Dropping `tx` on an error rolls the revokes back.
+            let revoked = make_room(self, &mut tx, session).await?;
+            if let Err(e) = insert(self, &mut tx, session, token_hash, &json).await {
                 // Roll back before looking further.
                 tx.rollback().await.ok();
-                Err(self.insert_error(session, e).await)
+                return Err(self.insert_error(session, e).await);
             }
+            self.append(&mut tx, &events::with_limit_revocations(events, &revoked)).await?;
+            tx.commit().await.map_err(|e| query_error(DOING, e))?;
+            Ok(revoked)
         }
+        .await;
+        if let Some(limit) = events::refused_by_limit(&result) {
+            self.append_events(&events::limit_denial(events, limit)).await?;
+        }
+        result
     }
 
     async fn find_session_by_token(
@@ -458,11 +502,12 @@ impl SessionRepository for PostgresStore {
         write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
         const DOING: &str = "record an authentication";
         let generation = generation(key.token_generation);
         let Some(patch) = &write.claims_patch else {
-            let mut conn = self.conn(DOING).await?;
+            let mut conn = self.write_conn(DOING, events).await?;
             let row = self
                 .query(RECORD_AUTHENTICATION)
                 .bind(key.organization_id.as_uuid())
@@ -475,8 +520,10 @@ impl SessionRepository for PostgresStore {
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(|e| query_error(DOING, e))?;
+            let session = updated(row)?;
+            self.append(&mut conn, events).await?;
             conn.finish(DOING).await?;
-            return updated(row);
+            return Ok(session);
         };
         let mut tx = self.begin(DOING).await?;
         // Concurrent patches queue on this row lock; each one merges into the claims the
@@ -507,6 +554,7 @@ impl SessionRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         let session = updated(row)?;
+        self.append(&mut tx, events).await?;
         tx.commit().await.map_err(|e| query_error(DOING, e))?;
         Ok(session)
     }
@@ -518,10 +566,11 @@ impl SessionRepository for PostgresStore {
         factors: &[AuthenticationFactor],
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
         const DOING: &str = "rotate a session token";
         let factors = factors_json(factors)?;
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let row = self
             .query(ROTATE)
             .bind(key.organization_id.as_uuid())
@@ -534,8 +583,10 @@ impl SessionRepository for PostgresStore {
             .fetch_optional(&mut *conn)
             .await
             .map_err(|e| query_error(DOING, e))?;
+        let session = updated(row)?;
+        self.append(&mut conn, events).await?;
         conn.finish(DOING).await?;
-        updated(row)
+        Ok(session)
     }
 
     async fn revoke_session(
@@ -544,9 +595,10 @@ impl SessionRepository for PostgresStore {
         session_id: SessionId,
         token_generation: Option<u32>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
         const DOING: &str = "revoke a session";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let result = self
             .query(REVOKE)
             .bind(organization_id.as_uuid())
@@ -556,11 +608,11 @@ impl SessionRepository for PostgresStore {
             .execute(&mut *conn)
             .await
             .map_err(|e| query_error(DOING, e))?;
-        conn.finish(DOING).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(Entity::Session));
         }
-        Ok(())
+        self.append(&mut conn, events).await?;
+        conn.finish(DOING).await
     }
 
     async fn revoke_member_sessions(
@@ -568,9 +620,10 @@ impl SessionRepository for PostgresStore {
         organization_id: OrganizationId,
         member_id: MemberId,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
         const DOING: &str = "revoke a member's sessions";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let revoked = self
             .query(REVOKE_MEMBER)
             .bind(organization_id.as_uuid())
@@ -580,11 +633,12 @@ impl SessionRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?
             .rows_affected();
-        conn.finish(DOING).await?;
         if revoked == 0 {
             // Nothing to revoke, or no such member: only the second is an error.
             self.require_member(organization_id, member_id).await?;
         }
+        self.append(&mut conn, &events::counted(events, revoked)).await?;
+        conn.finish(DOING).await?;
         Ok(revoked)
     }
 
@@ -617,32 +671,13 @@ impl SessionRepository for PostgresStore {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
-        const DOING: &str = "exchange a session";
-        let json = JsonColumns::of(to)?;
-        let mut tx = self.begin(DOING).await?;
-        let revoked = self
-            .query(REVOKE)
-            .bind(from.organization_id.as_uuid())
-            .bind(from.session_id.as_uuid())
-            .bind(now)
-            .bind(Some(generation(from.token_generation)))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| query_error(DOING, e))?
-            .rows_affected();
-        if revoked != 1 {
-            // Dropping `tx` rolls back.
-            return Err(StoreError::NotFound(Entity::Session));
+        let result = self.exchange(from, to, to_token_hash, now, events).await;
+        if let Some(limit) = events::refused_by_limit(&result) {
+            self.append_events(&events::limit_denial(events, limit)).await?;
         }
-        let made_room = make_room(self, &mut tx, to).await?;
-        if let Err(e) = insert(self, &mut tx, to, to_token_hash, &json).await {
-            // Roll back before looking further, so the old session is live again at once.
-            tx.rollback().await.ok();
-            return Err(self.insert_error(to, e).await);
-        }
-        tx.commit().await.map_err(|e| query_error(DOING, e))?;
-        Ok(made_room)
+        result
     }
 
     async fn revoke_organization_sessions(
@@ -650,9 +685,10 @@ impl SessionRepository for PostgresStore {
         organization_id: OrganizationId,
         except: Option<SessionId>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
         const DOING: &str = "revoke an organization's sessions";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let revoked = self
             .query(REVOKE_ORGANIZATION)
             .bind(organization_id.as_uuid())
@@ -662,16 +698,21 @@ impl SessionRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?
             .rows_affected();
-        conn.finish(DOING).await?;
         if revoked == 0 && !self.organization_exists(organization_id).await? {
             return Err(StoreError::NotFound(Entity::Organization));
         }
+        self.append(&mut conn, &events::counted(events, revoked)).await?;
+        conn.finish(DOING).await?;
         Ok(revoked)
     }
 
-    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn revoke_all_sessions(
+        &self,
+        now: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> StoreResult<u64> {
         const DOING: &str = "revoke every session";
-        let mut conn = self.conn(DOING).await?;
+        let mut conn = self.write_conn(DOING, events).await?;
         let revoked = self
             .query(REVOKE_ALL)
             .bind(now)
@@ -679,6 +720,7 @@ impl SessionRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?
             .rows_affected();
+        self.append(&mut conn, &events::counted(events, revoked)).await?;
         conn.finish(DOING).await?;
         Ok(revoked)
     }

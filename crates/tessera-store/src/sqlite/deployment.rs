@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use rusqlite::params;
+use tessera_core::EventRecord;
 
 use super::{
     SqliteStore,
     errors::sql,
+    events,
     rows::{self, DEPLOYMENT, micros},
 };
 use crate::{
@@ -51,7 +53,11 @@ impl DeploymentRepository for SqliteStore {
         .await
     }
 
-    async fn set_deployment_secret(&self, secret_hash: &[u8; 32]) -> StoreResult<()> {
+    async fn set_deployment_secret(
+        &self,
+        secret_hash: &[u8; 32],
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         self.write(DEPLOYMENT, |tx| {
             let changed = tx
                 .prepare_cached("UPDATE deployment SET secret_hash = ?1 WHERE singleton = 1")
@@ -60,7 +66,7 @@ impl DeploymentRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Deployment));
             }
-            Ok(())
+            events::append(tx, events)
         })
         .await
     }

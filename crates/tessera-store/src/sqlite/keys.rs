@@ -3,10 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
+use tessera_core::EventRecord;
 
 use super::{
     SqliteStore,
     errors::sql,
+    events,
     rows::{self, SIGNING_KEYS, micros, signing_key_columns},
 };
 use crate::{
@@ -17,7 +19,11 @@ use crate::{
 
 #[async_trait]
 impl SigningKeyRepository for SqliteStore {
-    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKey,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         self.write(SIGNING_KEYS, |tx| {
             tx.prepare_cached(concat!(
                 "INSERT INTO signing_keys (",
@@ -35,7 +41,7 @@ impl SigningKeyRepository for SqliteStore {
                 ])
             })
             .map_err(sql(SIGNING_KEYS))?;
-            Ok(())
+            events::append(tx, events)
         })
         .await
     }

@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params, types::Value as V};
-use tessera_core::{Member, MemberId, MemberRef, MemberUpdate, OrganizationId};
+use tessera_core::{EventRecord, Member, MemberId, MemberRef, MemberUpdate, OrganizationId};
 
 use super::{
     SqliteStore,
     errors::sql,
+    events,
     rows::{self, Cols, MEMBERS, ORGANIZATIONS, json, member_columns, micros, uuid_blob},
 };
 use crate::{
@@ -77,7 +78,7 @@ fn bind(member: &Member) -> StoreResult<[V; 11]> {
 
 #[async_trait]
 impl MemberRepository for SqliteStore {
-    async fn create_member(&self, member: &Member) -> StoreResult<()> {
+    async fn create_member(&self, member: &Member, events: &[EventRecord]) -> StoreResult<()> {
         let values = bind(member)?;
         self.write(MEMBERS, |tx| {
             if !organization_exists(tx, member.organization_id)? {
@@ -90,7 +91,7 @@ impl MemberRepository for SqliteStore {
             ))
             .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
             .map_err(sql(MEMBERS))?;
-            Ok(())
+            events::append(tx, events)
         })
         .await
     }
@@ -140,6 +141,7 @@ impl MemberRepository for SqliteStore {
         member_id: MemberId,
         update: &MemberUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Member> {
         self.write(MEMBERS, |tx| {
             // Read, change the named fields and write back inside the one writer's transaction:
@@ -176,6 +178,7 @@ impl MemberRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Member));
             }
+            events::append(tx, events)?;
             Ok(member)
         })
         .await
@@ -185,7 +188,9 @@ impl MemberRepository for SqliteStore {
         &self,
         organization_id: OrganizationId,
         member_id: MemberId,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
+        let events = events.to_vec();
         // The cascade may delete many sessions: on the blocking pool, off the async workers.
         self.write_blocking(MEMBERS, move |tx| {
             // Their sessions go with them (ON DELETE CASCADE).
@@ -201,7 +206,7 @@ impl MemberRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Member));
             }
-            Ok(())
+            events::append(tx, &events)
         })
         .await
     }

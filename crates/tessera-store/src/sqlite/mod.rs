@@ -59,6 +59,7 @@
 mod connection;
 mod deployment;
 mod errors;
+mod events;
 mod keys;
 mod members;
 mod organizations;

@@ -3,11 +3,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
-use tessera_core::{Organization, OrganizationId, OrganizationRef, OrganizationUpdate};
+use tessera_core::{
+    EventRecord, Organization, OrganizationId, OrganizationRef, OrganizationUpdate,
+};
 
 use super::{
     SqliteStore,
     errors::sql,
+    events,
     rows::{self, ORGANIZATIONS, json, micros, organization_columns, uuid_blob},
 };
 use crate::{
@@ -43,7 +46,11 @@ fn bind(organization: &Organization) -> StoreResult<[rusqlite::types::Value; 13]
 
 #[async_trait]
 impl OrganizationRepository for SqliteStore {
-    async fn create_organization(&self, organization: &Organization) -> StoreResult<()> {
+    async fn create_organization(
+        &self,
+        organization: &Organization,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
         let values = bind(organization)?;
         self.write(ORGANIZATIONS, |tx| {
             tx.prepare_cached(concat!(
@@ -53,7 +60,7 @@ impl OrganizationRepository for SqliteStore {
             ))
             .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
             .map_err(sql(ORGANIZATIONS))?;
-            Ok(())
+            events::append(tx, events)
         })
         .await
     }
@@ -95,6 +102,7 @@ impl OrganizationRepository for SqliteStore {
         organization_id: OrganizationId,
         update: &OrganizationUpdate,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Organization> {
         self.write(ORGANIZATIONS, |tx| {
             // Read, change the named fields and write back inside the one writer's transaction:
@@ -132,12 +140,18 @@ impl OrganizationRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Organization));
             }
+            events::append(tx, events)?;
             Ok(organization)
         })
         .await
     }
 
-    async fn delete_organization(&self, organization_id: OrganizationId) -> StoreResult<()> {
+    async fn delete_organization(
+        &self,
+        organization_id: OrganizationId,
+        events: &[EventRecord],
+    ) -> StoreResult<()> {
+        let events = events.to_vec();
         // The cascade may delete many members and sessions: on the blocking pool, off the async
         // workers that serve requests.
         self.write_blocking(ORGANIZATIONS, move |tx| {
@@ -149,7 +163,7 @@ impl OrganizationRepository for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(Entity::Organization));
             }
-            Ok(())
+            events::append(tx, &events)
         })
         .await
     }

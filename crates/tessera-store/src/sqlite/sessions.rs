@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params, types::Value as V};
 use serde_json::Value;
 use tessera_core::{
-    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, MemberId,
-    MemberSession, OrganizationId, SessionId, SessionLimit, TokenHash,
+    AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, CustomClaims, EventRecord,
+    MemberId, MemberSession, OrganizationId, SessionId, SessionLimit, TokenHash,
 };
 
 use super::{
     SqliteStore,
     errors::sql,
+    events::append,
     members::{member_exists, organization_exists},
     rows::{
         self, Cols, MEMBER_COLUMN_COUNT, ORGANIZATION_COLUMN_COUNT, SESSIONS, json, member_columns,
@@ -24,7 +25,8 @@ use super::{
 };
 use crate::{
     error::{Entity, StoreError, StoreResult},
-    repository::{AuthenticationWrite, SessionKey, SessionRepository},
+    events,
+    repository::{AuthenticationWrite, EventRepository, SessionKey, SessionRepository},
 };
 
 /// `SELECT` of organization, member and session columns, in that order; a query adds `WHERE`.
@@ -302,8 +304,19 @@ impl SessionRepository for SqliteStore {
         &self,
         session: &MemberSession,
         token_hash: &TokenHash,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
-        self.write(SESSIONS, |tx| insert_session(tx, session, token_hash)).await
+        let result = self
+            .write(SESSIONS, |tx| {
+                let revoked = insert_session(tx, session, token_hash)?;
+                append(tx, &events::with_limit_revocations(events, &revoked))?;
+                Ok(revoked)
+            })
+            .await;
+        if let Some(limit) = events::refused_by_limit(&result) {
+            self.append_events(&events::limit_denial(events, limit)).await?;
+        }
+        result
     }
 
     async fn find_session_by_token(
@@ -368,6 +381,7 @@ impl SessionRepository for SqliteStore {
         write: &AuthenticationWrite,
         namespaces: &ClaimNamespaces,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
         let id = uuid_blob(key.session_id.as_uuid());
         let org = uuid_blob(key.organization_id.as_uuid());
@@ -402,7 +416,7 @@ impl SessionRepository for SqliteStore {
                     Some(json(SESSIONS, "custom_claims", serde_json::to_string(&patched))?)
                 }
             };
-            update_returning(
+            let session = update_returning(
                 tx,
                 RECORD_AUTHENTICATION,
                 params![
@@ -414,7 +428,9 @@ impl SessionRepository for SqliteStore {
                     generation,
                     claims
                 ],
-            )
+            )?;
+            append(tx, events)?;
+            Ok(session)
         })
         .await
     }
@@ -426,10 +442,11 @@ impl SessionRepository for SqliteStore {
         factors: &[AuthenticationFactor],
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<MemberSession> {
         let factors = json(SESSIONS, "authentication_factors", serde_json::to_string(factors))?;
         self.write(SESSIONS, |tx| {
-            update_returning(
+            let session = update_returning(
                 tx,
                 concat!(
                     "UPDATE sessions SET token_hash = ?1, authentication_factors = ?2, \
@@ -450,7 +467,9 @@ impl SessionRepository for SqliteStore {
                     i64::from(key.token_generation),
                     expires_at.map(micros)
                 ],
-            )
+            )?;
+            append(tx, events)?;
+            Ok(session)
         })
         .await
     }
@@ -461,6 +480,7 @@ impl SessionRepository for SqliteStore {
         session_id: SessionId,
         token_generation: Option<u32>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<()> {
         self.write(SESSIONS, |tx| {
             let changed = tx
@@ -482,7 +502,7 @@ impl SessionRepository for SqliteStore {
             if changed == 0 {
                 return Err(sessions_not_found());
             }
-            Ok(())
+            append(tx, events)
         })
         .await
     }
@@ -492,7 +512,9 @@ impl SessionRepository for SqliteStore {
         organization_id: OrganizationId,
         member_id: MemberId,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
+        let events = events.to_vec();
         // A member may have many sessions: on the blocking pool, off the async workers.
         self.write_blocking(SESSIONS, move |tx| {
             if !member_exists(tx, organization_id, member_id)? {
@@ -507,8 +529,9 @@ impl SessionRepository for SqliteStore {
                         uuid_blob(member_id.as_uuid())
                     ])
                 })
-                .map_err(sql(SESSIONS))?;
-            Ok(changed as u64)
+                .map_err(sql(SESSIONS))? as u64;
+            append(tx, &events::counted(&events, changed))?;
+            Ok(changed)
         })
         .await
     }
@@ -518,7 +541,9 @@ impl SessionRepository for SqliteStore {
         organization_id: OrganizationId,
         except: Option<SessionId>,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<u64> {
+        let events = events.to_vec();
         // Possibly many rows: on the blocking pool, off the async workers.
         self.write_blocking(SESSIONS, move |tx| {
             if !organization_exists(tx, organization_id)? {
@@ -530,19 +555,26 @@ impl SessionRepository for SqliteStore {
                 .and_then(|mut stmt| {
                     stmt.execute(params![micros(now), uuid_blob(organization_id.as_uuid()), except])
                 })
-                .map_err(sql(SESSIONS))?;
-            Ok(changed as u64)
+                .map_err(sql(SESSIONS))? as u64;
+            append(tx, &events::counted(&events, changed))?;
+            Ok(changed)
         })
         .await
     }
 
-    async fn revoke_all_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn revoke_all_sessions(
+        &self,
+        now: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> StoreResult<u64> {
+        let events = events.to_vec();
         self.write_blocking(SESSIONS, move |tx| {
             let changed = tx
                 .prepare_cached(REVOKE_ALL_SESSIONS)
                 .and_then(|mut stmt| stmt.execute(params![micros(now)]))
-                .map_err(sql(SESSIONS))?;
-            Ok(changed as u64)
+                .map_err(sql(SESSIONS))? as u64;
+            append(tx, &events::counted(&events, changed))?;
+            Ok(changed)
         })
         .await
     }
@@ -590,30 +622,38 @@ impl SessionRepository for SqliteStore {
         to: &MemberSession,
         to_token_hash: &TokenHash,
         now: DateTime<Utc>,
+        events: &[EventRecord],
     ) -> StoreResult<Vec<SessionId>> {
-        self.write(SESSIONS, |tx| {
-            let revoked = tx
-                .prepare_cached(concat!(
-                    "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
+        let result = self
+            .write(SESSIONS, |tx| {
+                let revoked = tx
+                    .prepare_cached(concat!(
+                        "UPDATE sessions SET revoked_at = ?1, updated_at = ?1 \
                      WHERE id = ?2 AND organization_id = ?3 AND token_generation = ?4 AND ",
-                    active_at!("?1")
-                ))
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        micros(now),
-                        uuid_blob(from.session_id.as_uuid()),
-                        uuid_blob(from.organization_id.as_uuid()),
-                        i64::from(from.token_generation)
-                    ])
-                })
-                .map_err(sql(SESSIONS))?;
-            if revoked == 0 {
-                return Err(sessions_not_found());
-            }
-            // Any failure here rolls the revocation back with the transaction.
-            insert_session(tx, to, to_token_hash)
-        })
-        .await
+                        active_at!("?1")
+                    ))
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            micros(now),
+                            uuid_blob(from.session_id.as_uuid()),
+                            uuid_blob(from.organization_id.as_uuid()),
+                            i64::from(from.token_generation)
+                        ])
+                    })
+                    .map_err(sql(SESSIONS))?;
+                if revoked == 0 {
+                    return Err(sessions_not_found());
+                }
+                // Any failure here rolls the revocation back with the transaction.
+                let revoked = insert_session(tx, to, to_token_hash)?;
+                append(tx, &events::with_limit_revocations(events, &revoked))?;
+                Ok(revoked)
+            })
+            .await;
+        if let Some(limit) = events::refused_by_limit(&result) {
+            self.append_events(&events::limit_denial(events, limit)).await?;
+        }
+        result
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {

@@ -41,7 +41,7 @@ pub async fn revoke_wins_over_concurrent_touches(store: Store) {
                     AuthenticationWrite { touch_if_accessed_by: Some(now), ..Default::default() };
                 let wrote = match store
                     .sessions
-                    .record_authentication(&key, &write, &ClaimNamespaces::stytch(), now)
+                    .record_authentication(&key, &write, &ClaimNamespaces::stytch(), now, &[])
                     .await
                 {
                     Ok(_) => true,
@@ -60,7 +60,7 @@ pub async fn revoke_wins_over_concurrent_touches(store: Store) {
     let revoke_at = t0() + TimeDelta::milliseconds(500);
     fx.store
         .sessions
-        .revoke_session(a.organization.id, a.session.id, None, revoke_at)
+        .revoke_session(a.organization.id, a.session.id, None, revoke_at, &[])
         .await
         .unwrap();
     revoked.store(true, Ordering::SeqCst);
@@ -99,7 +99,7 @@ pub async fn concurrent_claim_patches_lose_nothing(store: Store) {
             };
             store
                 .sessions
-                .record_authentication(&key, &write, &ClaimNamespaces::stytch(), t0())
+                .record_authentication(&key, &write, &ClaimNamespaces::stytch(), t0(), &[])
                 .await
                 .map(|_| ())
         }));
@@ -123,8 +123,10 @@ pub async fn concurrent_creates_of_one_slug_admit_exactly_one(store: Store) {
         let mut second = fx.organization_value("other");
         second.slug = first.slug.clone();
         let (s1, s2) = (fx.store.clone(), fx.store.clone());
-        let one = tokio::spawn(async move { s1.organizations.create_organization(&first).await });
-        let two = tokio::spawn(async move { s2.organizations.create_organization(&second).await });
+        let one =
+            tokio::spawn(async move { s1.organizations.create_organization(&first, &[]).await });
+        let two =
+            tokio::spawn(async move { s2.organizations.create_organization(&second, &[]).await });
         let results = [one.await.unwrap(), two.await.unwrap()];
         let wins = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "{results:?}");
@@ -146,8 +148,8 @@ pub async fn concurrent_creates_of_one_member_email_admit_exactly_one(store: Sto
         let first = fx.member_value(&organization, &email);
         let second = fx.member_value(&organization, &email.to_uppercase());
         let (s1, s2) = (fx.store.clone(), fx.store.clone());
-        let one = tokio::spawn(async move { s1.members.create_member(&first).await });
-        let two = tokio::spawn(async move { s2.members.create_member(&second).await });
+        let one = tokio::spawn(async move { s1.members.create_member(&first, &[]).await });
+        let two = tokio::spawn(async move { s2.members.create_member(&second, &[]).await });
         let results = [one.await.unwrap(), two.await.unwrap()];
         let wins = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "{results:?}");
@@ -178,9 +180,9 @@ pub async fn concurrent_member_updates_of_different_fields_keep_all(store: Store
             .map(|update| {
                 let store = fx.store.clone();
                 let (org, id) = (a.organization.id, a.member.id);
-                tokio::spawn(
-                    async move { store.members.update_member(org, id, &update, t0()).await },
-                )
+                tokio::spawn(async move {
+                    store.members.update_member(org, id, &update, t0(), &[]).await
+                })
             })
             .collect();
         for task in tasks {
@@ -229,7 +231,7 @@ pub async fn concurrent_organization_updates_of_different_fields_keep_all(store:
                 let store = fx.store.clone();
                 let org = a.organization.id;
                 tokio::spawn(async move {
-                    store.organizations.update_organization(org, &update, t0()).await
+                    store.organizations.update_organization(org, &update, t0(), &[]).await
                 })
             })
             .collect();

@@ -58,7 +58,7 @@ pub async fn concurrent_inits_all_return_the_same_deployment(store: Store) {
 pub async fn set_secret_changes_the_hash_and_keeps_the_project(store: Store) {
     let first = candidate("project-first", 1);
     store.deployment.init_deployment(&first).await.unwrap();
-    store.deployment.set_deployment_secret(&[9; 32]).await.unwrap();
+    store.deployment.set_deployment_secret(&[9; 32], &[]).await.unwrap();
     let stored = store.deployment.get_deployment().await.unwrap().unwrap();
     assert_eq!(stored, Deployment { secret_hash: [9; 32], ..first.clone() });
     // A later init still returns the stored deployment, with the new secret.
@@ -67,7 +67,7 @@ pub async fn set_secret_changes_the_hash_and_keeps_the_project(store: Store) {
 
 pub async fn set_secret_on_an_empty_store_is_not_found(store: Store) {
     expect_err!(
-        store.deployment.set_deployment_secret(&[9; 32]).await,
+        store.deployment.set_deployment_secret(&[9; 32], &[]).await,
         StoreError::NotFound(Entity::Deployment)
     );
     assert_eq!(store.deployment.get_deployment().await.unwrap(), None);

@@ -4,11 +4,11 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::{SeedableRng, rngs::StdRng};
 use serde_json::json;
 use tessera_core::{
-    AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, ExternalId, FactorInput,
-    FactorType, IdleTimeout, LifetimePolicy, Member, MemberId, MemberSession, Metadata,
-    Organization, OrganizationId, OrganizationName, OrganizationSettings, OrganizationSlug, RoleId,
-    SessionAttributes, SessionDuration, SessionId, SessionLimit, SessionTimes, SessionToken,
-    TokenPrefix, WhenLimitReached,
+    Actor, AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, EventRecord,
+    EventType, ExternalId, FactorInput, FactorType, IdleTimeout, LifetimePolicy, Member, MemberId,
+    MemberSession, Metadata, Organization, OrganizationId, OrganizationName, OrganizationSettings,
+    OrganizationSlug, RequestContext, RoleId, SessionAttributes, SessionDuration, SessionId,
+    SessionLimit, SessionTimes, SessionToken, TokenPrefix, WhenLimitReached,
 };
 
 use crate::{SessionKey, Store};
@@ -48,6 +48,12 @@ impl Fixture {
         self.counter
     }
 
+    /// An event of `event_type` at `at`, by the project, from a known request.
+    pub fn event(&mut self, event_type: EventType, at: DateTime<Utc>) -> EventRecord {
+        let request = RequestContext::new(Some("req-1"), Some("203.0.113.7"), Some("agent/1.0"));
+        EventRecord::new(event_type, at, &mut self.rng, Actor::Project, request)
+    }
+
     /// A fresh token from the thread's CSPRNG (`&self`, so it can be made mid-expression).
     pub fn token(&self) -> SessionToken {
         SessionToken::generate(&TokenPrefix::default(), &mut rand::rng())
@@ -79,7 +85,7 @@ impl Fixture {
         let organization = self.organization_value(slug);
         self.store
             .organizations
-            .create_organization(&organization)
+            .create_organization(&organization, &[])
             .await
             .expect("create organization");
         organization
@@ -100,7 +106,7 @@ impl Fixture {
         change(&mut organization.settings);
         self.store
             .organizations
-            .create_organization(&organization)
+            .create_organization(&organization, &[])
             .await
             .expect("create organization");
         organization
@@ -144,7 +150,7 @@ impl Fixture {
 
     pub async fn member(&mut self, organization: &Organization, email: &str) -> Member {
         let member = self.member_value(organization, email);
-        self.store.members.create_member(&member).await.expect("create member");
+        self.store.members.create_member(&member, &[]).await.expect("create member");
         member
     }
 
@@ -182,7 +188,11 @@ impl Fixture {
     pub async fn session_at(&mut self, member: &Member, at: DateTime<Utc>) -> Opened {
         let session = self.session_value(member, at);
         let token = self.token();
-        self.store.sessions.create_session(&session, &token.hash()).await.expect("create session");
+        self.store
+            .sessions
+            .create_session(&session, &token.hash(), &[])
+            .await
+            .expect("create session");
         Opened { session, token }
     }
 

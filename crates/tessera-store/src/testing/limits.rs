@@ -33,13 +33,14 @@ pub async fn limit_revokes_the_least_recently_used(store: Store) {
             &touch,
             &ClaimNamespaces::stytch(),
             t0() + minutes(2),
+            &[],
         )
         .await
         .unwrap();
 
     let third = fx.session_value(&ada, t0() + minutes(3));
     let token = fx.token();
-    let revoked = fx.store.sessions.create_session(&third, &token.hash()).await.unwrap();
+    let revoked = fx.store.sessions.create_session(&third, &token.hash(), &[]).await.unwrap();
     assert_eq!(revoked, vec![second.session.id]);
     let now = t0() + minutes(3);
     expect_err!(
@@ -62,7 +63,7 @@ pub async fn limit_refuses_and_writes_nothing(store: Store) {
 
     let third = fx.session_value(&ada, t0() + minutes(2));
     let token = fx.token();
-    let refused = fx.store.sessions.create_session(&third, &token.hash()).await;
+    let refused = fx.store.sessions.create_session(&third, &token.hash(), &[]).await;
     assert!(is_limit_refusal(&refused), "{refused:?}");
     let now = t0() + minutes(2);
     expect_err!(
@@ -72,8 +73,8 @@ pub async fn limit_refuses_and_writes_nothing(store: Store) {
     assert_eq!(fx.store.sessions.list_member_sessions(org.id, ada.id, now).await.unwrap().len(), 2);
 
     // A revoked session frees its place.
-    fx.store.sessions.revoke_session(org.id, first.session.id, None, now).await.unwrap();
-    assert_eq!(fx.store.sessions.create_session(&third, &token.hash()).await.unwrap(), vec![]);
+    fx.store.sessions.revoke_session(org.id, first.session.id, None, now, &[]).await.unwrap();
+    assert_eq!(fx.store.sessions.create_session(&third, &token.hash(), &[]).await.unwrap(), vec![]);
 }
 
 pub async fn exchange_respects_the_target_limit(store: Store) {
@@ -89,7 +90,7 @@ pub async fn exchange_respects_the_target_limit(store: Store) {
     let refused = fx
         .store
         .sessions
-        .exchange_session(&Fixture::key(&source.session), &to, &token.hash(), now)
+        .exchange_session(&Fixture::key(&source.session), &to, &token.hash(), now, &[])
         .await;
     assert!(is_limit_refusal(&refused), "{refused:?}");
     // Nothing happened: the source session is live, the new one does not exist.
@@ -111,7 +112,7 @@ pub async fn revoke_organization_is_scoped_and_keeps_the_exception(store: Store)
     let revoked = fx
         .store
         .sessions
-        .revoke_organization_sessions(a.organization.id, Some(second.session.id), now)
+        .revoke_organization_sessions(a.organization.id, Some(second.session.id), now, &[])
         .await
         .unwrap();
     assert_eq!(revoked, 2);
@@ -125,12 +126,16 @@ pub async fn revoke_organization_is_scoped_and_keeps_the_exception(store: Store)
     fx.store.sessions.find_session_by_token(&second.token.hash(), now).await.unwrap();
     fx.store.sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
     // Revoked sessions are not counted twice; without an exception, the rest goes.
-    let rest =
-        fx.store.sessions.revoke_organization_sessions(a.organization.id, None, now).await.unwrap();
+    let rest = fx
+        .store
+        .sessions
+        .revoke_organization_sessions(a.organization.id, None, now, &[])
+        .await
+        .unwrap();
     assert_eq!(rest, 1);
     let unknown = fx.organization_value("never-stored");
     expect_err!(
-        fx.store.sessions.revoke_organization_sessions(unknown.id, None, now).await,
+        fx.store.sessions.revoke_organization_sessions(unknown.id, None, now, &[]).await,
         StoreError::NotFound(Entity::Organization)
     );
 }
@@ -141,7 +146,7 @@ pub async fn revoke_all_ends_every_live_session(store: Store) {
     let expired_at = t0() + minutes(61);
     let later = fx.session_at(&a.member, t0() + minutes(30)).await;
     // `a` and `b` have expired by `expired_at`; only `later` is live then.
-    let revoked = fx.store.sessions.revoke_all_sessions(expired_at).await.unwrap();
+    let revoked = fx.store.sessions.revoke_all_sessions(expired_at, &[]).await.unwrap();
     assert_eq!(revoked, 1);
     expect_err!(
         fx.store.sessions.find_session_by_token(&later.token.hash(), expired_at).await,
@@ -149,7 +154,7 @@ pub async fn revoke_all_ends_every_live_session(store: Store) {
     );
     let now = t0() + minutes(1);
     let fresh = fx.session_at(&b.member, now).await;
-    assert_eq!(fx.store.sessions.revoke_all_sessions(now).await.unwrap(), 3);
+    assert_eq!(fx.store.sessions.revoke_all_sessions(now, &[]).await.unwrap(), 3);
     for token in [&a.token, &b.token, &fresh.token] {
         expect_err!(
             fx.store.sessions.find_session_by_token(&token.hash(), now).await,
@@ -174,7 +179,7 @@ pub async fn concurrent_creates_never_exceed_the_limit(store: Store) {
             let token = fx.token();
             let store = fx.store.clone();
             tasks.push(tokio::spawn(async move {
-                store.sessions.create_session(&session, &token.hash()).await
+                store.sessions.create_session(&session, &token.hash(), &[]).await
             }));
         }
         let mut created = 0;

@@ -13,7 +13,7 @@ pub async fn create_then_get_by_id_email_and_external_id(store: Store) {
     let organization = fx.organization("acme").await;
     let mut member = fx.member_value(&organization, "Ada.Lovelace@Example.com");
     member.external_id = Some(fx.external_id("crm"));
-    fx.store.members.create_member(&member).await.unwrap();
+    fx.store.members.create_member(&member, &[]).await.unwrap();
 
     let refs = [
         MemberRef::Id(member.id),
@@ -31,11 +31,11 @@ pub async fn create_in_unknown_organization_is_not_found(store: Store) {
     let ghost = fx.organization_value("ghost");
     let member = fx.member_value(&ghost, "ada@example.com");
     expect_err!(
-        fx.store.members.create_member(&member).await,
+        fx.store.members.create_member(&member, &[]).await,
         StoreError::NotFound(Entity::Organization)
     );
     // Nothing half-written: creating the organization afterwards shows no such member.
-    fx.store.organizations.create_organization(&ghost).await.unwrap();
+    fx.store.organizations.create_organization(&ghost, &[]).await.unwrap();
     expect_err!(
         fx.store.members.get_member(ghost.id, &MemberRef::Id(member.id)).await,
         StoreError::NotFound(Entity::Member)
@@ -49,7 +49,7 @@ pub async fn duplicate_email_conflicts_ignoring_case_within_one_organization(sto
     fx.member(&a, "ada@example.com").await;
     let clash = fx.member_value(&a, "ADA@example.com");
     expect_err!(
-        fx.store.members.create_member(&clash).await,
+        fx.store.members.create_member(&clash, &[]).await,
         StoreError::Conflict(Constraint::MemberEmail)
     );
     expect_err!(
@@ -67,16 +67,16 @@ pub async fn duplicate_external_id_conflicts_within_one_organization(store: Stor
     let external_id = fx.external_id("crm");
     let mut first = fx.member_value(&a, "one@example.com");
     first.external_id = Some(external_id.clone());
-    fx.store.members.create_member(&first).await.unwrap();
+    fx.store.members.create_member(&first, &[]).await.unwrap();
     let mut second = fx.member_value(&a, "two@example.com");
     second.external_id = Some(external_id.clone());
     expect_err!(
-        fx.store.members.create_member(&second).await,
+        fx.store.members.create_member(&second, &[]).await,
         StoreError::Conflict(Constraint::MemberExternalId)
     );
     let mut elsewhere = fx.member_value(&b, "two@example.com");
     elsewhere.external_id = Some(external_id);
-    fx.store.members.create_member(&elsewhere).await.unwrap();
+    fx.store.members.create_member(&elsewhere, &[]).await.unwrap();
 }
 
 /// Organization B's member cannot be read through organization A, by any reference.
@@ -88,7 +88,7 @@ pub async fn get_through_another_organization_is_not_found(store: Store) {
     let member = fx
         .store
         .members
-        .update_member(b.organization.id, b.member.id, &update, t0())
+        .update_member(b.organization.id, b.member.id, &update, t0(), &[])
         .await
         .unwrap();
     let refs = [
@@ -120,7 +120,7 @@ pub async fn update_replaces_fields(store: Store) {
     };
     let at = t0() + chrono::TimeDelta::seconds(1);
     let updated =
-        fx.store.members.update_member(organization.id, member.id, &update, at).await.unwrap();
+        fx.store.members.update_member(organization.id, member.id, &update, at, &[]).await.unwrap();
     let mut expected = member.clone();
     update.apply_to(&mut expected);
     expected.updated_at = at;
@@ -155,7 +155,7 @@ pub async fn update_into_a_taken_email_conflicts_and_changes_nothing(store: Stor
         ..Default::default()
     };
     expect_err!(
-        fx.store.members.update_member(organization.id, bob.id, &grab, t0()).await,
+        fx.store.members.update_member(organization.id, bob.id, &grab, t0(), &[]).await,
         StoreError::Conflict(Constraint::MemberEmail)
     );
     let stored =
@@ -172,7 +172,7 @@ pub async fn update_through_another_organization_is_not_found(store: Store) {
     let (a, b) = fx.two_tenants().await;
     let hijack = MemberUpdate { name: Some(Some("hijacked".into())), ..Default::default() };
     expect_err!(
-        fx.store.members.update_member(a.organization.id, b.member.id, &hijack, t0()).await,
+        fx.store.members.update_member(a.organization.id, b.member.id, &hijack, t0(), &[]).await,
         StoreError::NotFound(Entity::Member)
     );
     let stored =
@@ -187,12 +187,12 @@ pub async fn delete_removes_member_and_sessions(store: Store) {
     let second = fx.session(&a.member).await;
 
     expect_err!(
-        fx.store.members.delete_member(b.organization.id, a.member.id).await,
+        fx.store.members.delete_member(b.organization.id, a.member.id, &[]).await,
         StoreError::NotFound(Entity::Member)
     );
     fx.store.sessions.find_session_by_token(&a.token.hash(), t0()).await.unwrap();
 
-    fx.store.members.delete_member(a.organization.id, a.member.id).await.unwrap();
+    fx.store.members.delete_member(a.organization.id, a.member.id, &[]).await.unwrap();
     expect_err!(
         fx.store.members.get_member(a.organization.id, &MemberRef::Id(a.member.id)).await,
         StoreError::NotFound(Entity::Member)
@@ -204,7 +204,7 @@ pub async fn delete_removes_member_and_sessions(store: Store) {
         );
     }
     expect_err!(
-        fx.store.members.delete_member(a.organization.id, a.member.id).await,
+        fx.store.members.delete_member(a.organization.id, a.member.id, &[]).await,
         StoreError::NotFound(Entity::Member)
     );
     // B's member and session are untouched.
@@ -254,7 +254,7 @@ pub async fn find_member_organization_of_unknown_or_deleted_is_not_found(store: 
             StoreError::NotFound(Entity::Member)
         );
     }
-    fx.store.members.delete_member(a.organization.id, a.member.id).await.unwrap();
+    fx.store.members.delete_member(a.organization.id, a.member.id, &[]).await.unwrap();
     expect_err!(
         fx.store.members.find_member_organization(a.member.id).await,
         StoreError::NotFound(Entity::Member)

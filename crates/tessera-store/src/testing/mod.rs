@@ -20,6 +20,7 @@
 
 pub mod concurrency;
 pub mod deployment;
+pub mod events;
 pub mod fixture;
 pub mod limits;
 pub mod members;
@@ -103,6 +104,15 @@ macro_rules! conformance_suite {
                 revoke_organization_is_scoped_and_keeps_the_exception,
                 revoke_all_ends_every_live_session,
                 concurrent_creates_never_exceed_the_limit,
+            }
+            events {
+                a_write_appends_its_events_whole_and_in_order,
+                a_failed_write_appends_nothing,
+                wide_revokes_record_their_count,
+                the_session_limit_records_what_it_did,
+                listings_filter_and_page_by_sequence,
+                purge_deletes_old_events_only_and_sequences_go_on,
+                events_name_their_actor,
             }
             signing_keys {
                 insert_list_retire_delete,

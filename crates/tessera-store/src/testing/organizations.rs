@@ -16,7 +16,7 @@ pub async fn create_then_get_by_id_and_slug(store: Store) {
     let mut organization = fx.organization_value("acme");
     organization.external_id = Some(ExternalId::parse("crm-1").unwrap());
     organization.trusted_metadata = metadata(serde_json::json!({"tier": "enterprise"}));
-    fx.store.organizations.create_organization(&organization).await.unwrap();
+    fx.store.organizations.create_organization(&organization, &[]).await.unwrap();
 
     let by_id = fx.store.organizations.get_organization(&organization.id.into()).await.unwrap();
     assert_eq!(by_id, organization);
@@ -44,7 +44,7 @@ pub async fn duplicate_slug_conflicts_and_writes_nothing(store: Store) {
     let mut second = fx.organization_value("other");
     second.slug = first.slug.clone();
     expect_err!(
-        fx.store.organizations.create_organization(&second).await,
+        fx.store.organizations.create_organization(&second, &[]).await,
         StoreError::Conflict(Constraint::OrganizationSlug)
     );
     expect_err!(
@@ -61,7 +61,7 @@ pub async fn duplicate_id_conflicts(store: Store) {
     let mut again = fx.organization_value("fresh");
     again.id = first.id;
     expect_err!(
-        fx.store.organizations.create_organization(&again).await,
+        fx.store.organizations.create_organization(&again, &[]).await,
         StoreError::Conflict(Constraint::PrimaryKey)
     );
 }
@@ -70,11 +70,11 @@ pub async fn duplicate_external_id_conflicts(store: Store) {
     let mut fx = Fixture::new(store);
     let mut first = fx.organization_value("acme");
     first.external_id = Some(ExternalId::parse("crm-7").unwrap());
-    fx.store.organizations.create_organization(&first).await.unwrap();
+    fx.store.organizations.create_organization(&first, &[]).await.unwrap();
     let mut second = fx.organization_value("globex");
     second.external_id = first.external_id.clone();
     expect_err!(
-        fx.store.organizations.create_organization(&second).await,
+        fx.store.organizations.create_organization(&second, &[]).await,
         StoreError::Conflict(Constraint::OrganizationExternalId)
     );
     // Organizations without an external id never collide.
@@ -94,8 +94,12 @@ pub async fn update_replaces_fields(store: Store) {
         ..Default::default()
     };
     let at = t0() + chrono::TimeDelta::seconds(5);
-    let updated =
-        fx.store.organizations.update_organization(organization.id, &update, at).await.unwrap();
+    let updated = fx
+        .store
+        .organizations
+        .update_organization(organization.id, &update, at, &[])
+        .await
+        .unwrap();
     let mut expected = organization.clone();
     update.apply_to(&mut expected);
     expected.updated_at = at;
@@ -109,7 +113,7 @@ pub async fn update_replaces_fields(store: Store) {
     // `Some(None)` clears an optional field; fields left out stay as they are.
     let clear = OrganizationUpdate { external_id: Some(None), ..Default::default() };
     let cleared =
-        fx.store.organizations.update_organization(organization.id, &clear, at).await.unwrap();
+        fx.store.organizations.update_organization(organization.id, &clear, at, &[]).await.unwrap();
     assert_eq!(cleared.external_id, None);
     assert_eq!(cleared.name, expected.name);
     assert_eq!(cleared.created_at, organization.created_at);
@@ -125,7 +129,7 @@ pub async fn update_to_taken_slug_conflicts_and_changes_nothing(store: Store) {
         ..Default::default()
     };
     expect_err!(
-        fx.store.organizations.update_organization(b.id, &grab, t0()).await,
+        fx.store.organizations.update_organization(b.id, &grab, t0(), &[]).await,
         StoreError::Conflict(Constraint::OrganizationSlug)
     );
     assert_eq!(fx.store.organizations.get_organization(&b.id.into()).await.unwrap(), b);
@@ -140,7 +144,7 @@ pub async fn update_unknown_is_not_found(store: Store) {
         ..Default::default()
     };
     expect_err!(
-        fx.store.organizations.update_organization(ghost.id, &update, t0()).await,
+        fx.store.organizations.update_organization(ghost.id, &update, t0(), &[]).await,
         StoreError::NotFound(Entity::Organization)
     );
 }
@@ -153,7 +157,7 @@ fn metadata(value: serde_json::Value) -> Metadata {
 pub async fn delete_cascades_within_the_organization_only(store: Store) {
     let mut fx = Fixture::new(store);
     let (a, b) = fx.two_tenants().await;
-    fx.store.organizations.delete_organization(a.organization.id).await.unwrap();
+    fx.store.organizations.delete_organization(a.organization.id, &[]).await.unwrap();
 
     expect_err!(
         fx.store.organizations.get_organization(&a.organization.id.into()).await,
@@ -171,7 +175,7 @@ pub async fn delete_cascades_within_the_organization_only(store: Store) {
     let found = fx.store.sessions.find_session_by_token(&b.token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, b.session);
     expect_err!(
-        fx.store.organizations.delete_organization(a.organization.id).await,
+        fx.store.organizations.delete_organization(a.organization.id, &[]).await,
         StoreError::NotFound(Entity::Organization)
     );
 }

@@ -88,7 +88,7 @@ pub async fn create_requires_the_member_in_that_organization(store: Store) {
     cross.organization_id = a.organization.id;
     let token = fx.token();
     expect_err!(
-        fx.store.sessions.create_session(&cross, &token.hash()).await,
+        fx.store.sessions.create_session(&cross, &token.hash(), &[]).await,
         StoreError::NotFound(Entity::Member)
     );
     expect_err!(
@@ -100,14 +100,14 @@ pub async fn create_requires_the_member_in_that_organization(store: Store) {
     let ghost_member = fx.member_value(&ghost_org, "ghost@example.com");
     let orphan = fx.session_value(&ghost_member, t0());
     expect_err!(
-        fx.store.sessions.create_session(&orphan, &fx.token().hash()).await,
+        fx.store.sessions.create_session(&orphan, &fx.token().hash(), &[]).await,
         StoreError::NotFound(Entity::Organization)
     );
 
-    fx.store.members.delete_member(a.organization.id, a.member.id).await.unwrap();
+    fx.store.members.delete_member(a.organization.id, a.member.id, &[]).await.unwrap();
     let for_deleted = fx.session_value(&a.member, t0());
     expect_err!(
-        fx.store.sessions.create_session(&for_deleted, &fx.token().hash()).await,
+        fx.store.sessions.create_session(&for_deleted, &fx.token().hash(), &[]).await,
         StoreError::NotFound(Entity::Member)
     );
 }
@@ -117,12 +117,12 @@ pub async fn duplicate_token_hash_or_id_conflicts(store: Store) {
     let a = fx.tenant("acme").await;
     let other = fx.session_value(&a.member, t0());
     expect_err!(
-        fx.store.sessions.create_session(&other, &a.token.hash()).await,
+        fx.store.sessions.create_session(&other, &a.token.hash(), &[]).await,
         StoreError::Conflict(Constraint::SessionTokenHash)
     );
     let same_id = a.session.clone();
     expect_err!(
-        fx.store.sessions.create_session(&same_id, &fx.token().hash()).await,
+        fx.store.sessions.create_session(&same_id, &fx.token().hash(), &[]).await,
         StoreError::Conflict(Constraint::PrimaryKey)
     );
 }
@@ -156,7 +156,7 @@ pub async fn idle_session_is_not_found_until_touched(store: Store) {
     let touched = fx
         .store
         .sessions
-        .record_authentication(&key(&opened.session), &touch(at), &ns(), at)
+        .record_authentication(&key(&opened.session), &touch(at), &ns(), at, &[])
         .await
         .unwrap();
     assert_eq!(touched.times.last_accessed_at, at);
@@ -169,7 +169,11 @@ pub async fn idle_session_is_not_found_until_touched(store: Store) {
 pub async fn absolute_lifetime_is_enforced_at_lookup(store: Store) {
     let mut fx = Fixture::new(store);
     let a = fx.tenant("acme").await;
-    fx.store.organizations.update_organization(a.organization.id, &cap(30), t0()).await.unwrap();
+    fx.store
+        .organizations
+        .update_organization(a.organization.id, &cap(30), t0(), &[])
+        .await
+        .unwrap();
     fx.store.sessions.find_session_by_token(&a.token.hash(), t0() + minutes(29)).await.unwrap();
     expect_err!(
         fx.store.sessions.find_session_by_token(&a.token.hash(), t0() + minutes(30)).await,
@@ -183,7 +187,7 @@ pub async fn access_records_are_coalesced_and_scoped(store: Store) {
     let sessions = &fx.store.sessions;
     let a_key = key(&a.session);
     let record = |at| async move {
-        sessions.record_authentication(&a_key, &touch(at), &ns(), at).await.unwrap()
+        sessions.record_authentication(&a_key, &touch(at), &ns(), at, &[]).await.unwrap()
     };
     assert_eq!(record(t0() + seconds(59)).await.times.last_accessed_at, t0(), "not due yet");
     assert_eq!(record(t0() + seconds(60)).await.times.last_accessed_at, t0() + seconds(60));
@@ -198,7 +202,7 @@ pub async fn access_records_are_coalesced_and_scoped(store: Store) {
     let elsewhere = SessionKey { organization_id: b.organization.id, ..key(&a.session) };
     let at = t0() + minutes(5);
     expect_err!(
-        sessions.record_authentication(&elsewhere, &touch(at), &ns(), at).await,
+        sessions.record_authentication(&elsewhere, &touch(at), &ns(), at, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     let found = sessions
@@ -210,7 +214,7 @@ pub async fn access_records_are_coalesced_and_scoped(store: Store) {
     // Not live: nothing written.
     let end = a.session.times.expires_at;
     expect_err!(
-        sessions.record_authentication(&key(&a.session), &touch(end), &ns(), end).await,
+        sessions.record_authentication(&key(&a.session), &touch(end), &ns(), end, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
 }
@@ -222,7 +226,7 @@ pub async fn extend_sets_expiry_of_live_sessions_only(store: Store) {
     let new_expiry = now + minutes(120);
     let sessions = &fx.store.sessions;
     let extended = sessions
-        .record_authentication(&key(&a.session), &extend(new_expiry), &ns(), now)
+        .record_authentication(&key(&a.session), &extend(new_expiry), &ns(), now, &[])
         .await
         .unwrap();
     assert_eq!(extended.times.expires_at, new_expiry);
@@ -233,16 +237,22 @@ pub async fn extend_sets_expiry_of_live_sessions_only(store: Store) {
 
     let b_through_a = SessionKey { organization_id: a.organization.id, ..key(&b.session) };
     expect_err!(
-        sessions.record_authentication(&b_through_a, &extend(new_expiry), &ns(), now).await,
+        sessions.record_authentication(&b_through_a, &extend(new_expiry), &ns(), now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     let b_found = sessions.find_session_by_token(&b.token.hash(), t0()).await.unwrap();
     assert_eq!(b_found.session.times.expires_at, b.session.times.expires_at);
 
-    sessions.revoke_session(a.organization.id, a.session.id, None, now).await.unwrap();
+    sessions.revoke_session(a.organization.id, a.session.id, None, now, &[]).await.unwrap();
     expect_err!(
         sessions
-            .record_authentication(&key(&a.session), &extend(new_expiry + minutes(1)), &ns(), now)
+            .record_authentication(
+                &key(&a.session),
+                &extend(new_expiry + minutes(1)),
+                &ns(),
+                now,
+                &[]
+            )
             .await,
         StoreError::NotFound(Entity::Session)
     );
@@ -253,7 +263,8 @@ pub async fn extend_sets_expiry_of_live_sessions_only(store: Store) {
                 &key(&b.session),
                 &extend(expired_at + minutes(60)),
                 &ns(),
-                expired_at
+                expired_at,
+                &[],
             )
             .await,
         StoreError::NotFound(Entity::Session)
@@ -271,6 +282,7 @@ pub async fn patch_claims_merges_and_refusals_change_nothing(store: Store) {
             &patch(json!({"tier": null, "seat": 3, "ui": {"dark": true}})),
             &ns(),
             now,
+            &[],
         )
         .await
         .unwrap();
@@ -283,8 +295,9 @@ pub async fn patch_claims_merges_and_refusals_change_nothing(store: Store) {
     for bad in
         [json!({"big": "x".repeat(5000)}), json!({"sub": "evil"}), json!(["not", "an", "object"])]
     {
-        let result =
-            sessions.record_authentication(&key(&a.session), &patch(bad.clone()), &ns(), now).await;
+        let result = sessions
+            .record_authentication(&key(&a.session), &patch(bad.clone()), &ns(), now, &[])
+            .await;
         assert!(matches!(result, Err(StoreError::Rejected(_))), "{bad}: {result:?}");
     }
     let found = sessions.find_session_by_token(&a.token.hash(), now).await.unwrap();
@@ -292,7 +305,9 @@ pub async fn patch_claims_merges_and_refusals_change_nothing(store: Store) {
 
     let b_through_a = SessionKey { organization_id: a.organization.id, ..key(&b.session) };
     expect_err!(
-        sessions.record_authentication(&b_through_a, &patch(json!({"x": 1})), &ns(), now).await,
+        sessions
+            .record_authentication(&b_through_a, &patch(json!({"x": 1})), &ns(), now, &[])
+            .await,
         StoreError::NotFound(Entity::Session)
     );
     let b_found = sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
@@ -311,8 +326,10 @@ pub async fn authentication_write_is_all_or_nothing(store: Store) {
         claims_patch: Some(json!({"seat": 7})),
         touch_if_accessed_by: Some(now - seconds(60)),
     };
-    let written =
-        sessions.record_authentication(&key(&a.session), &everything, &ns(), now).await.unwrap();
+    let written = sessions
+        .record_authentication(&key(&a.session), &everything, &ns(), now, &[])
+        .await
+        .unwrap();
     assert_eq!(written.times.expires_at, now + minutes(120));
     assert_eq!(written.times.last_accessed_at, now);
     assert_eq!(written.custom_claims.as_map().get("seat"), Some(&json!(7)));
@@ -323,7 +340,8 @@ pub async fn authentication_write_is_all_or_nothing(store: Store) {
         claims_patch: Some(json!({"big": "x".repeat(5000)})),
         touch_if_accessed_by: Some(later - seconds(60)),
     };
-    let result = sessions.record_authentication(&key(&a.session), &refused, &ns(), later).await;
+    let result =
+        sessions.record_authentication(&key(&a.session), &refused, &ns(), later, &[]).await;
     assert!(matches!(result, Err(StoreError::Rejected(_))), "{result:?}");
     let stored = sessions.find_session_by_id(a.organization.id, a.session.id, later).await.unwrap();
     assert_eq!(stored.session, written, "nothing of the refused write stuck");
@@ -351,12 +369,12 @@ pub async fn rotate_kills_the_old_token_at_once(store: Store) {
 
     let a_through_b = SessionKey { organization_id: b.organization.id, ..key(&a.session) };
     expect_err!(
-        sessions.rotate_session_token(&a_through_b, &next.hash(), &factors, None, now).await,
+        sessions.rotate_session_token(&a_through_b, &next.hash(), &factors, None, now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     let stale = SessionKey { token_generation: 3, ..key(&a.session) };
     expect_err!(
-        sessions.rotate_session_token(&stale, &next.hash(), &factors, None, now).await,
+        sessions.rotate_session_token(&stale, &next.hash(), &factors, None, now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     let rotated = sessions
@@ -366,6 +384,7 @@ pub async fn rotate_kills_the_old_token_at_once(store: Store) {
             &factors,
             Some(now + minutes(90)),
             now,
+            &[],
         )
         .await
         .unwrap();
@@ -382,26 +401,26 @@ pub async fn rotate_kills_the_old_token_at_once(store: Store) {
     // Nothing keyed by the old generation acts on the session any more.
     let old = key(&a.session);
     expect_err!(
-        sessions.rotate_session_token(&old, &fx.token().hash(), &factors, None, now).await,
+        sessions.rotate_session_token(&old, &fx.token().hash(), &factors, None, now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     expect_err!(
-        sessions.record_authentication(&old, &extend(now + minutes(600)), &ns(), now).await,
+        sessions.record_authentication(&old, &extend(now + minutes(600)), &ns(), now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     expect_err!(
         sessions
-            .revoke_session(a.organization.id, a.session.id, Some(old.token_generation), now)
+            .revoke_session(a.organization.id, a.session.id, Some(old.token_generation), now, &[])
             .await,
         StoreError::NotFound(Entity::Session)
     );
     expect_err!(
-        sessions.exchange_session(&old, &to, &fx.token().hash(), now).await,
+        sessions.exchange_session(&old, &to, &fx.token().hash(), now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     sessions.find_session_by_token(&next.hash(), now).await.unwrap();
     sessions
-        .revoke_session(a.organization.id, a.session.id, Some(rotated.token_generation), now)
+        .revoke_session(a.organization.id, a.session.id, Some(rotated.token_generation), now, &[])
         .await
         .unwrap();
     sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
@@ -412,12 +431,16 @@ pub async fn revoke_is_final_and_scoped(store: Store) {
     let (a, b) = fx.two_tenants().await;
     let now = t0() + minutes(1);
     expect_err!(
-        fx.store.sessions.revoke_session(a.organization.id, b.session.id, None, now).await,
+        fx.store.sessions.revoke_session(a.organization.id, b.session.id, None, now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     fx.store.sessions.find_session_by_token(&b.token.hash(), now).await.unwrap();
 
-    fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, now).await.unwrap();
+    fx.store
+        .sessions
+        .revoke_session(a.organization.id, a.session.id, None, now, &[])
+        .await
+        .unwrap();
     for at in [now, now + minutes(1)] {
         expect_err!(
             fx.store.sessions.find_session_by_token(&a.token.hash(), at).await,
@@ -425,7 +448,7 @@ pub async fn revoke_is_final_and_scoped(store: Store) {
         );
     }
     expect_err!(
-        fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, now).await,
+        fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     let listed =
@@ -442,7 +465,7 @@ pub async fn revoke_all_of_a_member_is_scoped(store: Store) {
     let now = t0() + minutes(1);
 
     expect_err!(
-        fx.store.sessions.revoke_member_sessions(b.organization.id, a.member.id, now).await,
+        fx.store.sessions.revoke_member_sessions(b.organization.id, a.member.id, now, &[]).await,
         StoreError::NotFound(Entity::Member)
     );
     fx.store.sessions.find_session_by_token(&a.token.hash(), now).await.unwrap();
@@ -450,7 +473,7 @@ pub async fn revoke_all_of_a_member_is_scoped(store: Store) {
     let revoked = fx
         .store
         .sessions
-        .revoke_member_sessions(a.organization.id, a.member.id, now)
+        .revoke_member_sessions(a.organization.id, a.member.id, now, &[])
         .await
         .unwrap();
     assert_eq!(revoked, 2);
@@ -465,7 +488,7 @@ pub async fn revoke_all_of_a_member_is_scoped(store: Store) {
     let again = fx
         .store
         .sessions
-        .revoke_member_sessions(a.organization.id, a.member.id, now)
+        .revoke_member_sessions(a.organization.id, a.member.id, now, &[])
         .await
         .unwrap();
     assert_eq!(again, 0);
@@ -480,7 +503,7 @@ pub async fn list_shows_active_sessions_oldest_first(store: Store) {
     let now = t0() + minutes(1);
     fx.store
         .sessions
-        .revoke_session(a.organization.id, revoked.session.id, None, now)
+        .revoke_session(a.organization.id, revoked.session.id, None, now, &[])
         .await
         .unwrap();
 
@@ -514,7 +537,7 @@ pub async fn exchange_is_atomic(store: Store) {
     wrong.organization_id = a.organization.id;
     let wrong_token = fx.token();
     expect_err!(
-        fx.store.sessions.exchange_session(&from, &wrong, &wrong_token.hash(), now).await,
+        fx.store.sessions.exchange_session(&from, &wrong, &wrong_token.hash(), now, &[]).await,
         StoreError::NotFound(Entity::Member)
     );
     fx.store.sessions.find_session_by_token(&a.token.hash(), now).await.unwrap();
@@ -524,7 +547,7 @@ pub async fn exchange_is_atomic(store: Store) {
     let to_token = fx.token();
     let stale = SessionKey { token_generation: from.token_generation + 1, ..from };
     expect_err!(
-        fx.store.sessions.exchange_session(&stale, &to, &to_token.hash(), now).await,
+        fx.store.sessions.exchange_session(&stale, &to, &to_token.hash(), now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
     expect_err!(
@@ -535,11 +558,11 @@ pub async fn exchange_is_atomic(store: Store) {
     // Through the wrong organization: nothing happens.
     let misdirected = SessionKey { organization_id: b.organization.id, ..from };
     expect_err!(
-        fx.store.sessions.exchange_session(&misdirected, &to, &to_token.hash(), now).await,
+        fx.store.sessions.exchange_session(&misdirected, &to, &to_token.hash(), now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
 
-    fx.store.sessions.exchange_session(&from, &to, &to_token.hash(), now).await.unwrap();
+    fx.store.sessions.exchange_session(&from, &to, &to_token.hash(), now, &[]).await.unwrap();
     expect_err!(
         fx.store.sessions.find_session_by_token(&a.token.hash(), now).await,
         StoreError::NotFound(Entity::Session)
@@ -550,7 +573,7 @@ pub async fn exchange_is_atomic(store: Store) {
     // The old session cannot be exchanged twice.
     let again = fx.session_value(&ada_in_b, now);
     expect_err!(
-        fx.store.sessions.exchange_session(&from, &again, &fx.token().hash(), now).await,
+        fx.store.sessions.exchange_session(&from, &again, &fx.token().hash(), now, &[]).await,
         StoreError::NotFound(Entity::Session)
     );
 }
@@ -563,7 +586,7 @@ pub async fn purge_deletes_dead_sessions_in_batches(store: Store) {
     let revoked = fx.session_at(&a.member, t0()).await;
     fx.store
         .sessions
-        .revoke_session(a.organization.id, revoked.session.id, None, t0())
+        .revoke_session(a.organization.id, revoked.session.id, None, t0(), &[])
         .await
         .unwrap();
 
@@ -592,7 +615,7 @@ pub async fn purge_deletes_dead_sessions_in_batches(store: Store) {
             .await
             .unwrap();
         assert_eq!(member.id, reborn.member_id);
-        fx.store.sessions.create_session(&reborn, &dead.token.hash()).await.unwrap();
+        fx.store.sessions.create_session(&reborn, &dead.token.hash(), &[]).await.unwrap();
     }
 }
 
@@ -609,15 +632,19 @@ pub async fn purge_deletes_idle_and_capped_sessions(store: Store) {
     for member in [&ada, &ada, &capped.member, &relaxed.member] {
         let mut session = fx.session_value(member, t0());
         session.times.expires_at = t0() + minutes(527_040);
-        fx.store.sessions.create_session(&session, &fx.token().hash()).await.unwrap();
+        fx.store.sessions.create_session(&session, &fx.token().hash(), &[]).await.unwrap();
         year_long.push(session);
     }
     let [untouched, touched, capped_year, relaxed_year] = &year_long[..] else { unreachable!() };
     let at = t0() + minutes(10);
-    fx.store.sessions.record_authentication(&key(touched), &touch(at), &ns(), at).await.unwrap();
+    fx.store
+        .sessions
+        .record_authentication(&key(touched), &touch(at), &ns(), at, &[])
+        .await
+        .unwrap();
     fx.store
         .organizations
-        .update_organization(capped.organization.id, &cap(60), t0())
+        .update_organization(capped.organization.id, &cap(60), t0(), &[])
         .await
         .unwrap();
 
@@ -657,7 +684,7 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
     let capped = fx.tenant("capped").await;
     fx.store
         .organizations
-        .update_organization(capped.organization.id, &cap(30), t0())
+        .update_organization(capped.organization.id, &cap(30), t0(), &[])
         .await
         .unwrap();
 
@@ -673,16 +700,18 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
         };
         for write in [touch(late), extend(late + minutes(60)), patch(json!({"x": 1})), everything] {
             expect_err!(
-                sessions.record_authentication(&key(session), &write, &ns(), late).await,
+                sessions.record_authentication(&key(session), &write, &ns(), late, &[]).await,
                 StoreError::NotFound(Entity::Session)
             );
         }
         expect_err!(
-            sessions.rotate_session_token(&key(session), &fx.token().hash(), &[], None, late).await,
+            sessions
+                .rotate_session_token(&key(session), &fx.token().hash(), &[], None, late, &[])
+                .await,
             StoreError::NotFound(Entity::Session)
         );
         expect_err!(
-            sessions.revoke_session(org, id, None, late).await,
+            sessions.revoke_session(org, id, None, late, &[]).await,
             StoreError::NotFound(Entity::Session)
         );
         expect_err!(
@@ -691,7 +720,7 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
         );
     }
     let revoked =
-        fx.store.sessions.revoke_member_sessions(idle_org.id, member.id, late).await.unwrap();
+        fx.store.sessions.revoke_member_sessions(idle_org.id, member.id, late, &[]).await.unwrap();
     assert_eq!(revoked, 0, "an idle session is already over");
     let before =
         fx.store.sessions.find_session_by_id(idle_org.id, idle.session.id, t0()).await.unwrap();
@@ -707,7 +736,7 @@ pub async fn find_session_organization_whatever_its_status(store: Store) {
     let revoked = fx.session_at(&a.member, t0()).await;
     fx.store
         .sessions
-        .revoke_session(a.organization.id, revoked.session.id, None, t0())
+        .revoke_session(a.organization.id, revoked.session.id, None, t0(), &[])
         .await
         .unwrap();
     let sessions = &fx.store.sessions;
@@ -733,7 +762,11 @@ pub async fn find_session_organization_of_unknown_or_purged_is_not_found(store: 
         );
     }
 
-    fx.store.sessions.revoke_session(a.organization.id, a.session.id, None, t0()).await.unwrap();
+    fx.store
+        .sessions
+        .revoke_session(a.organization.id, a.session.id, None, t0(), &[])
+        .await
+        .unwrap();
     let purged = fx.store.sessions.purge_sessions(t0() + minutes(1), 100).await.unwrap();
     assert_eq!(purged, 1);
     expect_err!(
@@ -743,7 +776,7 @@ pub async fn find_session_organization_of_unknown_or_purged_is_not_found(store: 
 
     // Deleting a member takes their sessions along.
     let survivor = fx.session(&b.member).await;
-    fx.store.members.delete_member(b.organization.id, b.member.id).await.unwrap();
+    fx.store.members.delete_member(b.organization.id, b.member.id, &[]).await.unwrap();
     for id in [b.session.id, survivor.session.id] {
         expect_err!(
             fx.store.sessions.find_session_organization(id).await,

@@ -20,12 +20,12 @@ pub async fn insert_list_retire_delete(store: Store) {
     let keys = &store.signing_keys;
     let older = key("key-older", 0);
     let newer = key("key-newer", 5);
-    keys.insert_signing_key(&newer).await.unwrap();
-    keys.insert_signing_key(&older).await.unwrap();
+    keys.insert_signing_key(&newer, &[]).await.unwrap();
+    keys.insert_signing_key(&older, &[]).await.unwrap();
     assert_eq!(keys.list_signing_keys().await.unwrap(), vec![older.clone(), newer.clone()]);
 
     expect_err!(
-        keys.insert_signing_key(&older).await,
+        keys.insert_signing_key(&older, &[]).await,
         StoreError::Conflict(Constraint::SigningKeyId)
     );
 

@@ -261,12 +261,12 @@ fn session(member: &Member) -> MemberSession {
 /// An organization with one member holding one session, stored.
 async fn tenant(store: &Store, slug: &str) -> (Organization, Member, MemberSession, SessionToken) {
     let organization = organization(slug);
-    store.organizations.create_organization(&organization).await.unwrap();
+    store.organizations.create_organization(&organization, &[]).await.unwrap();
     let member = member(&organization, "ada@acme.example");
-    store.members.create_member(&member).await.unwrap();
+    store.members.create_member(&member, &[]).await.unwrap();
     let session = session(&member);
     let token = token();
-    store.sessions.create_session(&session, &token.hash()).await.unwrap();
+    store.sessions.create_session(&session, &token.hash(), &[]).await.unwrap();
     (organization, member, session, token)
 }
 
@@ -290,7 +290,7 @@ async fn migrations_are_idempotent_and_recorded() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     // The store works after migrating again.
     let store = store.into_store();
     tenant(&store, "after-remigrate").await;
@@ -304,6 +304,8 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
     // Back to version 1, data kept: as a database migrated by a Tessera that knew only 0001
     // would be (its sessions had no token generation).
     for undo in [
+        "DROP TABLE events",
+        "DROP TABLE event_sequence",
         "DROP TABLE deployment",
         "ALTER TABLE organizations DROP COLUMN max_sessions_per_member",
         "ALTER TABLE organizations DROP COLUMN session_limit_behavior",
@@ -323,7 +325,7 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     let store = store.into_store();
     let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, session, "the upgrade kept the version-1 data");
@@ -352,7 +354,7 @@ async fn nodes_migrating_one_schema_at_once_all_succeed() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 4, "each migration applied exactly once");
+    assert_eq!(applied, 5, "each migration applied exactly once");
     let store = stores.remove(0).into_store();
     tenant(&store, "raced").await;
     assert!(schema.name.starts_with(SCHEMA_PREFIX));
@@ -457,6 +459,7 @@ async fn transaction_mode_prepares_no_named_statement() {
                 &AuthenticationWrite { claims_patch: Some(json!({"a": 1})), ..Default::default() },
                 &Default::default(),
                 t0(),
+                &[],
             )
             .await
             .unwrap();
@@ -526,41 +529,43 @@ async fn unique_violations_map_to_their_constraint() {
     // Organizations.
     let mut same_id = organization("other-slug");
     same_id.id = org.id;
-    let err = store.organizations.create_organization(&same_id).await.unwrap_err();
+    let err = store.organizations.create_organization(&same_id, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::PrimaryKey)), "{err:?}");
-    let err = store.organizations.create_organization(&organization("acme")).await.unwrap_err();
+    let err =
+        store.organizations.create_organization(&organization("acme"), &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::OrganizationSlug)), "{err:?}");
     let mut with_external = organization("ext-1");
     with_external.external_id = Some(ExternalId::parse("crm-1").unwrap());
-    store.organizations.create_organization(&with_external).await.unwrap();
+    store.organizations.create_organization(&with_external, &[]).await.unwrap();
     let mut again = organization("ext-2");
     again.external_id = Some(ExternalId::parse("crm-1").unwrap());
-    let err = store.organizations.create_organization(&again).await.unwrap_err();
+    let err = store.organizations.create_organization(&again, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::OrganizationExternalId)), "{err:?}");
     // Organizations without external id do not collide.
-    store.organizations.create_organization(&organization("no-ext-1")).await.unwrap();
-    store.organizations.create_organization(&organization("no-ext-2")).await.unwrap();
+    store.organizations.create_organization(&organization("no-ext-1"), &[]).await.unwrap();
+    store.organizations.create_organization(&organization("no-ext-2"), &[]).await.unwrap();
 
     // Members.
     let mut same_member_id = member(&org, "grace@acme.example");
     same_member_id.id = ada.id;
-    let err = store.members.create_member(&same_member_id).await.unwrap_err();
+    let err = store.members.create_member(&same_member_id, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::PrimaryKey)), "{err:?}");
-    let err = store.members.create_member(&member(&org, "ADA@Acme.Example")).await.unwrap_err();
+    let err =
+        store.members.create_member(&member(&org, "ADA@Acme.Example"), &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::MemberEmail)), "{err:?}");
     let mut grace = member(&org, "grace@acme.example");
     grace.external_id = Some(ExternalId::parse("u-1").unwrap());
-    store.members.create_member(&grace).await.unwrap();
+    store.members.create_member(&grace, &[]).await.unwrap();
     let mut linus = member(&org, "linus@acme.example");
     linus.external_id = Some(ExternalId::parse("u-1").unwrap());
-    let err = store.members.create_member(&linus).await.unwrap_err();
+    let err = store.members.create_member(&linus, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::MemberExternalId)), "{err:?}");
     // The same email and external id in another organization are fine.
     let other = organization("other");
-    store.organizations.create_organization(&other).await.unwrap();
+    store.organizations.create_organization(&other, &[]).await.unwrap();
     let mut twin = member(&other, "ada@acme.example");
     twin.external_id = Some(ExternalId::parse("u-1").unwrap());
-    store.members.create_member(&twin).await.unwrap();
+    store.members.create_member(&twin, &[]).await.unwrap();
     // Email lookups ignore case.
     let found = store
         .members
@@ -572,12 +577,13 @@ async fn unique_violations_map_to_their_constraint() {
     // Sessions.
     let mut same_session_id = self::session(&ada);
     same_session_id.id = session.id;
-    let err = store.sessions.create_session(&same_session_id, &token().hash()).await.unwrap_err();
+    let err =
+        store.sessions.create_session(&same_session_id, &token().hash(), &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::PrimaryKey)), "{err:?}");
     let reused = token();
-    store.sessions.create_session(&self::session(&ada), &reused.hash()).await.unwrap();
+    store.sessions.create_session(&self::session(&ada), &reused.hash(), &[]).await.unwrap();
     let err =
-        store.sessions.create_session(&self::session(&ada), &reused.hash()).await.unwrap_err();
+        store.sessions.create_session(&self::session(&ada), &reused.hash(), &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::SessionTokenHash)), "{err:?}");
 
     // Signing keys.
@@ -589,8 +595,8 @@ async fn unique_violations_map_to_their_constraint() {
         created_at: t0(),
         retired_at: None,
     };
-    store.signing_keys.insert_signing_key(&key).await.unwrap();
-    let err = store.signing_keys.insert_signing_key(&key).await.unwrap_err();
+    store.signing_keys.insert_signing_key(&key, &[]).await.unwrap();
+    let err = store.signing_keys.insert_signing_key(&key, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Constraint::SigningKeyId)), "{err:?}");
 }
 
@@ -603,7 +609,7 @@ async fn values_postgres_cannot_store_are_invalid_not_unavailable() {
     let (org, _, _, _) = tenant(&store, "acme").await;
     let mut nul = member(&org, "nul@acme.example");
     nul.name = Some("Ada\u{0}Lovelace".into());
-    let err = store.members.create_member(&nul).await.unwrap_err();
+    let err = store.members.create_member(&nul, &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidValue { .. }), "{err:?}");
     assert_eq!(err.error_type(), tessera_core::ErrorType::InvalidRequest);
     let err = store.members.get_member(org.id, &MemberRef::Id(nul.id)).await.unwrap_err();
@@ -617,17 +623,17 @@ async fn foreign_keys_map_to_not_found() {
     let (other, _, _, _) = tenant(&store, "other").await;
 
     let ghost_org = organization("ghost");
-    let err = store.members.create_member(&member(&ghost_org, "x@ghost.example")).await;
+    let err = store.members.create_member(&member(&ghost_org, "x@ghost.example"), &[]).await;
     assert!(matches!(err, Err(StoreError::NotFound(Entity::Organization))), "{err:?}");
 
     // A session naming a member of another organization.
     let mut crossed = session(&ada);
     crossed.organization_id = other.id;
-    let err = store.sessions.create_session(&crossed, &token().hash()).await;
+    let err = store.sessions.create_session(&crossed, &token().hash(), &[]).await;
     assert!(matches!(err, Err(StoreError::NotFound(Entity::Member))), "{err:?}");
     let mut orphan = session(&ada);
     orphan.organization_id = ghost_org.id;
-    let err = store.sessions.create_session(&orphan, &token().hash()).await;
+    let err = store.sessions.create_session(&orphan, &token().hash(), &[]).await;
     assert!(matches!(err, Err(StoreError::NotFound(Entity::Organization))), "{err:?}");
 
     // Nothing was written by the failures.
@@ -660,7 +666,8 @@ async fn corrupt_rows_are_reported_not_panicked_on() {
                 &SessionKey::of(&session),
                 &AuthenticationWrite { claims_patch: Some(json!({"a": 1})), ..Default::default() },
                 &Default::default(),
-                t0()
+                t0(),
+                &[],
             )
             .await,
         "sessions"
@@ -724,7 +731,7 @@ async fn no_raw_token_is_stored() {
     let next = self::token();
     store
         .sessions
-        .rotate_session_token(&SessionKey::of(&session), &next.hash(), &[], None, t0())
+        .rotate_session_token(&SessionKey::of(&session), &next.hash(), &[], None, t0(), &[])
         .await
         .unwrap();
 
@@ -763,7 +770,8 @@ async fn concurrent_exchanges_of_one_session_admit_exactly_one() {
         let to = self::session(&ada);
         let to_token = self::token();
         tasks.push(tokio::spawn(async move {
-            let result = store.sessions.exchange_session(&from, &to, &to_token.hash(), t0()).await;
+            let result =
+                store.sessions.exchange_session(&from, &to, &to_token.hash(), t0(), &[]).await;
             (result, to_token)
         }));
     }
@@ -788,14 +796,17 @@ async fn a_failed_exchange_leaves_the_old_session_live() {
     let (_org, ada, session, token) = tenant(&store, "acme").await;
     let from = SessionKey::of(&session);
     // The new session reuses the old token's hash: the insert fails after the revoke.
-    let err =
-        store.sessions.exchange_session(&from, &self::session(&ada), &token.hash(), t0()).await;
+    let err = store
+        .sessions
+        .exchange_session(&from, &self::session(&ada), &token.hash(), t0(), &[])
+        .await;
     assert!(matches!(err, Err(StoreError::Conflict(Constraint::SessionTokenHash))), "{err:?}");
     store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     // Into an organization that does not exist.
     let mut orphan = self::session(&ada);
     orphan.organization_id = organization("ghost").id;
-    let err = store.sessions.exchange_session(&from, &orphan, &self::token().hash(), t0()).await;
+    let err =
+        store.sessions.exchange_session(&from, &orphan, &self::token().hash(), t0(), &[]).await;
     assert!(matches!(err, Err(StoreError::NotFound(Entity::Organization))), "{err:?}");
     store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
 }
@@ -813,7 +824,7 @@ async fn concurrent_purges_delete_each_dead_session_once() {
         } else {
             s.times.expires_at = t0() + minutes(600);
         }
-        store.sessions.create_session(&s, &token().hash()).await.unwrap();
+        store.sessions.create_session(&s, &token().hash(), &[]).await.unwrap();
     }
     let before = t0() + minutes(120);
     let mut purgers = Vec::new();
@@ -848,12 +859,12 @@ async fn ended_sessions_are_not_revived_by_writes() {
     let Some(store) = fresh_store().await else { return };
     let mut org = organization("idle");
     org.settings.lifetime.idle_timeout = Some(tessera_core::IdleTimeout::from_minutes(15).unwrap());
-    store.organizations.create_organization(&org).await.unwrap();
+    store.organizations.create_organization(&org, &[]).await.unwrap();
     let ada = member(&org, "ada@idle.example");
-    store.members.create_member(&ada).await.unwrap();
+    store.members.create_member(&ada, &[]).await.unwrap();
     let s = session(&ada);
     let t = token();
-    store.sessions.create_session(&s, &t.hash()).await.unwrap();
+    store.sessions.create_session(&s, &t.hash(), &[]).await.unwrap();
 
     let late = t0() + minutes(16);
     let namespaces = tessera_core::ClaimNamespaces::stytch();
@@ -863,7 +874,7 @@ async fn ended_sessions_are_not_revived_by_writes() {
     ] {
         let err = store
             .sessions
-            .record_authentication(&SessionKey::of(&s), &write, &namespaces, late)
+            .record_authentication(&SessionKey::of(&s), &write, &namespaces, late, &[])
             .await;
         assert!(matches!(err, Err(StoreError::NotFound(Entity::Session))), "{err:?}");
     }

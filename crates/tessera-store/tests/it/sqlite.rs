@@ -86,6 +86,7 @@ async fn raw_tokens_never_reach_the_file() {
             &a.session.authentication_factors,
             None,
             t0(),
+            &[],
         )
         .await
         .expect("rotate");
@@ -94,7 +95,11 @@ async fn raw_tokens_never_reach_the_file() {
     let to = fx.session_value(&b.member, t0());
     let exchanged = fx.token();
     let from = SessionKey::of(&rotated);
-    store.sessions.exchange_session(&from, &to, &exchanged.hash(), t0()).await.expect("exchange");
+    store
+        .sessions
+        .exchange_session(&from, &to, &exchanged.hash(), t0(), &[])
+        .await
+        .expect("exchange");
     hashes.push(exchanged.hash());
     tokens.push(exchanged);
 
@@ -187,6 +192,7 @@ async fn concurrent_writers_on_one_file_never_fail_with_busy() {
                         &touch(at),
                         &ClaimNamespaces::stytch(),
                         at,
+                        &[],
                     )
                     .await
                     .expect("touch");
@@ -199,6 +205,7 @@ async fn concurrent_writers_on_one_file_never_fail_with_busy() {
                             opened.session.id,
                             None,
                             t0() + TimeDelta::minutes(2),
+                            &[],
                         )
                         .await
                         .expect("revoke");
@@ -243,7 +250,7 @@ async fn stores_on_one_file_agree_on_the_deployment() {
     assert_eq!(stored.as_ref(), Some(&returned[0]));
 
     // A rotation through one store is read through the other.
-    one.deployment.set_deployment_secret(&[0xEE; 32]).await.expect("rotate");
+    one.deployment.set_deployment_secret(&[0xEE; 32], &[]).await.expect("rotate");
     let rotated = two.deployment.get_deployment().await.expect("get").expect("stored");
     assert_eq!(rotated.secret_hash, [0xEE; 32]);
     assert_eq!(rotated.project_id, returned[0].project_id);
@@ -337,6 +344,7 @@ async fn the_hot_path_completes_inline_without_a_thread_hop() {
         &touch(now),
         &namespaces,
         now,
+        &[],
     )) {
         Poll::Ready(touched) => assert_eq!(touched.expect("touch").times.last_accessed_at, now),
         Poll::Pending => panic!("an uncontended touch waited for another thread"),
@@ -363,23 +371,23 @@ async fn long_writes_leave_the_async_workers() {
     let release = || blocker.execute_batch("COMMIT").expect("release");
 
     hold_write_lock();
-    let revoke = store.sessions.revoke_member_sessions(a.organization.id, a.member.id, now);
+    let revoke = store.sessions.revoke_member_sessions(a.organization.id, a.member.id, now, &[]);
     assert!(poll_once(revoke).is_pending(), "a revoke of all a member's sessions ran inline");
     release();
-    let again = store.sessions.revoke_member_sessions(a.organization.id, a.member.id, now);
+    let again = store.sessions.revoke_member_sessions(a.organization.id, a.member.id, now, &[]);
     assert_eq!(again.await.unwrap(), 0, "the dropped revoke finished first");
 
     hold_write_lock();
-    let delete = store.members.delete_member(a.organization.id, a.member.id);
+    let delete = store.members.delete_member(a.organization.id, a.member.id, &[]);
     assert!(poll_once(delete).is_pending(), "a member's cascading delete ran inline");
     release();
-    let again = store.members.delete_member(a.organization.id, a.member.id).await;
+    let again = store.members.delete_member(a.organization.id, a.member.id, &[]).await;
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
 
     hold_write_lock();
-    let delete = store.organizations.delete_organization(b.organization.id);
+    let delete = store.organizations.delete_organization(b.organization.id, &[]);
     assert!(poll_once(delete).is_pending(), "an organization's cascading delete ran inline");
     release();
-    let again = store.organizations.delete_organization(b.organization.id).await;
+    let again = store.organizations.delete_organization(b.organization.id, &[]).await;
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
 }
