@@ -20,13 +20,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tessera_api::{CreateMember, CreateOrganization, Revoke, SessionService};
 use tessera_core::{
-    EmailAddress, MemberRef, OrganizationName, OrganizationRef, OrganizationSlug, RoleId, SessionId,
+    Actor, EmailAddress, EventFilter, EventType, MemberId, MemberRef, OrganizationId,
+    OrganizationName, OrganizationRef, OrganizationSlug, RequestContext, RoleId, SessionId,
 };
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     deployment::{self, Bootstrap},
-    http::{self, AppState},
+    http::{self, AppState, EventView},
     settings::{ServeArgs, ServiceArgs, StoreArgs},
 };
 
@@ -57,8 +58,12 @@ pub enum Command {
     /// Sessions.
     #[command(subcommand)]
     Sessions(SessionCommand),
-    /// Delete sessions that ended more than the retention period ago, with a progress bar.
+    /// Delete sessions that ended more than the retention period ago, and events older than
+    /// the event retention, with a progress bar.
     Purge,
+    /// The audit log.
+    #[command(subcommand)]
+    Events(EventCommand),
     /// JWT signing keys.
     #[command(subcommand)]
     Keys(KeyCommand),
@@ -124,6 +129,37 @@ pub enum SessionCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// Events, oldest first, one JSON object per line (the shape of `GET /v1/events`).
+    List {
+        /// Only this organization's (its id).
+        #[arg(long)]
+        organization: Option<String>,
+        /// Only this member's (their id).
+        #[arg(long)]
+        member: Option<String>,
+        /// Only this session's (its id).
+        #[arg(long)]
+        session: Option<String>,
+        /// Only these types (repeat the flag or separate with commas).
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<String>,
+        /// At or after this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// After this sequence (a cursor from an earlier listing).
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many (without `--follow`).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Keep printing new events as they are committed, until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Make a new signing key; the old one stays published until its JWTs have expired.
     Rotate,
@@ -146,7 +182,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         let credentials = deployment::existing(&unbound)
             .await?
             .ok_or_else(|| deployment::NO_DEPLOYMENT.to_owned())?;
-        settings.build(opened, &credentials.project_id)
+        // The operator is who its events name.
+        settings
+            .build(opened, &credentials.project_id)
+            .map(|service| service.acting(Actor::Operator, RequestContext::default()))
     };
     match command {
         Command::Serve(args) => serve(&store, &settings, &args).await,
@@ -227,6 +266,50 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Purge => purge(&operator().await?).await,
+        Command::Events(EventCommand::List {
+            organization,
+            member,
+            session,
+            types,
+            since,
+            after,
+            limit,
+            follow,
+        }) => {
+            let filter = EventFilter {
+                organization_id: organization
+                    .as_deref()
+                    .map(OrganizationId::parse)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+                member_id: member
+                    .as_deref()
+                    .map(MemberId::parse)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+                session_id: session
+                    .as_deref()
+                    .map(SessionId::parse)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+                types: types
+                    .iter()
+                    .map(|t| t.parse::<EventType>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?,
+                since: since
+                    .as_deref()
+                    .map(|t| {
+                        chrono::DateTime::parse_from_rfc3339(t)
+                            .map(|t| t.with_timezone(&chrono::Utc))
+                            .map_err(|_| "--since must be an RFC 3339 instant".to_owned())
+                    })
+                    .transpose()?,
+                until: None,
+                after_sequence: after,
+            };
+            list_events(&operator().await?, filter, limit, follow).await
+        }
         Command::Keys(KeyCommand::Rotate) => {
             let kid = operator().await?.rotate_signing_key().await.map_err(|e| e.to_string())?;
             print_json(&json!({"kid": kid}));
@@ -272,6 +355,39 @@ fn print_json(value: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
+/// Prints events as JSON lines; with `follow`, polls for new ones every second, from the last
+/// sequence printed (the log's sequence is commit-ordered, so none is missed).
+async fn list_events(
+    service: &SessionService,
+    mut filter: EventFilter,
+    limit: u32,
+    follow: bool,
+) -> Result<(), String> {
+    let mut remaining = limit;
+    loop {
+        let page = if follow {
+            tessera_api::EVENTS_PAGE_MAX
+        } else {
+            remaining.min(tessera_api::EVENTS_PAGE_MAX)
+        };
+        let events = service.list_events(&filter, page).await.map_err(|e| e.to_string())?;
+        for event in &events {
+            println!("{}", serde_json::to_string(&EventView::from(event)).unwrap_or_default());
+        }
+        if let Some(last) = events.last() {
+            filter.after_sequence = Some(last.sequence);
+        }
+        if !follow {
+            remaining -= events.len() as u32;
+            if remaining == 0 || (events.len() as u32) < page {
+                return Ok(());
+            }
+        } else if (events.len() as u32) < page {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
 async fn purge(service: &SessionService) -> Result<(), String> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -283,8 +399,15 @@ async fn purge(service: &SessionService) -> Result<(), String> {
         .purge_sessions(|so_far| bar.set_position(so_far))
         .await
         .map_err(|e| e.to_string())?;
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} purged {pos} events ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_position(0);
+    let events =
+        service.purge_events(|so_far| bar.set_position(so_far)).await.map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    print_json(&json!({"purged": total}));
+    print_json(&json!({"purged": total, "purged_events": events}));
     Ok(())
 }
 
@@ -313,7 +436,8 @@ async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> R
     keys.map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
 
     let purger = (args.purge_interval_seconds > 0).then(|| {
-        let service = service.clone();
+        // Tessera itself purges: its events name the system.
+        let service = service.acting(Actor::System, RequestContext::default());
         let period = Duration::from_secs(args.purge_interval_seconds);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(period);
@@ -324,6 +448,11 @@ async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> R
                     Ok(0) => {}
                     Ok(purged) => tracing::info!(purged, "purged dead sessions"),
                     Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
+                }
+                match service.purge_events(|_| {}).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "purged old events"),
+                    Err(e) => tracing::warn!(error = %e, "event purge failed; will retry"),
                 }
             }
         })

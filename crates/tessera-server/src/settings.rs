@@ -122,7 +122,21 @@ pub struct ServiceArgs {
           default_value = "revoke_least_recently_used",
           value_parser = |text: &str| WhenLimitReached::parse(text).ok_or_else(|| "expected revoke_least_recently_used or refuse".to_owned()))]
     pub default_session_limit_behavior: WhenLimitReached,
+    /// How long the audit log keeps events, in days (1..=3650; default 90). `tessera purge` and
+    /// the server's periodic purge delete older ones.
+    #[arg(long, env = "TESSERA_EVENT_RETENTION_DAYS", default_value_t = 90, global = true,
+          value_parser = |text: &str| in_range(text, 1..=MAX_EVENT_RETENTION_DAYS, "days"), allow_negative_numbers = true)]
+    pub event_retention_days: i64,
+    /// Also record `session.extended`, one event per extending authenticate (high volume).
+    #[arg(long, env = "TESSERA_RECORD_EXTENSION_EVENTS", global = true)]
+    pub record_extension_events: bool,
+    /// Also record `session.purged`, one event per purge run that deleted sessions.
+    #[arg(long, env = "TESSERA_RECORD_PURGE_EVENTS", global = true)]
+    pub record_purge_events: bool,
 }
+
+/// The longest event retention, in days (ten years).
+const MAX_EVENT_RETENTION_DAYS: i64 = 3650;
 
 impl ServiceArgs {
     pub fn build(&self, store: Store, project_id: &str) -> Result<SessionService, String> {
@@ -150,6 +164,14 @@ impl ServiceArgs {
             .map(|max| SessionLimit::new(max, self.default_session_limit_behavior))
             .transpose()
             .map_err(|e| format!("--default-max-sessions-per-member: {e}"))?;
+        if !(1..=MAX_EVENT_RETENTION_DAYS).contains(&self.event_retention_days) {
+            return Err(format!(
+                "--event-retention-days must be in 1..={MAX_EVENT_RETENTION_DAYS}"
+            ));
+        }
+        config.events.retention = TimeDelta::days(self.event_retention_days);
+        config.events.record_extensions = self.record_extension_events;
+        config.events.record_purges = self.record_purge_events;
         let mut service = SessionService::new(store, config);
         if let Some(path) = &self.policy {
             let text = std::fs::read_to_string(path)

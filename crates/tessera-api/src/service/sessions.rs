@@ -547,11 +547,15 @@ impl SessionService {
                     }
                     None => self.store.sessions.find_session_organization(session_id).await?,
                 };
+                // Read first, so that the event names the member (a session that is not live
+                // is `session_not_found` either way).
+                let found = self
+                    .store
+                    .sessions
+                    .find_session_by_id(organization_id, session_id, now)
+                    .await?;
                 let events = self.record(EventType::SessionRevoked, now, |e| {
-                    e.organization(organization_id)
-                        .session(session_id)
-                        .with("scope", "session")
-                        .with("reason", "revoked_by_id")
+                    revoked_one(e, &found.session, "revoked_by_id")
                 });
                 self.store
                     .sessions

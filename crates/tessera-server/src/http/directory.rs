@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::{
     AppState,
+    acting::Acting,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     formats, parse,
@@ -119,7 +120,7 @@ pub(super) struct CreateOrganizationBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn create_organization(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiJson(body): ApiJson<CreateOrganizationBody>,
 ) -> Answer {
@@ -138,7 +139,7 @@ pub(super) async fn create_organization(
     request.settings.lifetime.idle_timeout = fields.idle_timeout.flatten();
     request.session_limit = fields.session_limit;
     request.session_limit_behavior = fields.session_limit_behavior;
-    let organization = state.service.create_organization(request).await?;
+    let organization = service.create_organization(request).await?;
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
 
@@ -196,7 +197,7 @@ pub(super) struct UpdateOrganizationBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn update_organization(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiPath(organization_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateOrganizationBody>,
@@ -206,10 +207,8 @@ pub(super) async fn update_organization(
         slug: body.organization_slug.as_deref().map(parse::slug).transpose()?,
         ..body.fields.parse()?
     };
-    let organization = state
-        .service
-        .update_organization(&parse::organization_ref(&organization_id)?, update)
-        .await?;
+    let organization =
+        service.update_organization(&parse::organization_ref(&organization_id)?, update).await?;
     Ok(ok(&request_id, OrganizationResponse::new(&organization)))
 }
 
@@ -231,12 +230,12 @@ pub(super) async fn update_organization(
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn delete_organization(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiPath(organization_id): ApiPath<String>,
 ) -> Answer {
     let organization_id =
-        state.service.delete_organization(&parse::organization_ref(&organization_id)?).await?;
+        service.delete_organization(&parse::organization_ref(&organization_id)?).await?;
     Ok(ok(&request_id, DeleteOrganizationResponse { organization_id }))
 }
 
@@ -303,6 +302,7 @@ pub(super) struct CreateMemberBody {
 )]
 pub(super) async fn create_member(
     State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiPath(organization_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateMemberBody>,
@@ -315,7 +315,7 @@ pub(super) async fn create_member(
     request.trusted_metadata = fields.trusted_metadata.unwrap_or_default();
     request.untrusted_metadata = fields.untrusted_metadata.unwrap_or_default();
     let (member, organization) =
-        state.service.create_member(&parse::organization_ref(&organization_id)?, request).await?;
+        service.create_member(&parse::organization_ref(&organization_id)?, request).await?;
     let roles = state.service.policy().session_roles(&member.roles);
     Ok(ok(&request_id, MemberResponse::new(&member, &roles, &organization)))
 }
@@ -402,6 +402,7 @@ pub(super) struct UpdateMemberBody {
 )]
 pub(super) async fn update_member(
     State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiPath((organization_id, member_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<UpdateMemberBody>,
@@ -410,8 +411,7 @@ pub(super) async fn update_member(
         email_address: body.email_address.as_deref().map(parse::email).transpose()?,
         ..body.fields.parse()?
     };
-    let (member, organization) = state
-        .service
+    let (member, organization) = service
         .update_member(
             &parse::organization_ref(&organization_id)?,
             &parse::member_ref(&member_id)?,
@@ -443,12 +443,11 @@ pub(super) async fn update_member(
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn delete_member(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiPath((organization_id, member_id)): ApiPath<(String, String)>,
 ) -> Answer {
-    let (member_id, _) = state
-        .service
+    let (member_id, _) = service
         .delete_member(&parse::organization_ref(&organization_id)?, &parse::member_ref(&member_id)?)
         .await?;
     Ok(ok(&request_id, DeleteMemberResponse { member_id }))

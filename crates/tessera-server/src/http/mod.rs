@@ -9,10 +9,12 @@
 //! listener with the connection limits (header-read timeout, shutdown deadline); `/metrics` has
 //! a router of its own ([`metrics_router`]), for a listener of its own.
 
+mod acting;
 mod auth;
 mod directory;
 mod echo;
 mod error;
+mod events;
 mod extract;
 mod formats;
 mod limits;
@@ -32,6 +34,8 @@ use std::sync::Arc;
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing};
 use tessera_api::SessionService;
 
+/// The audit log's wire shape, which the command line prints too.
+pub(crate) use self::events::EventView;
 pub use self::{
     auth::ProjectCredentials,
     error::ApiError,
@@ -107,6 +111,7 @@ fn project_routes() -> Routes {
         post "/v1/b2b/sessions/exchange" => sessions::exchange,
         get "/v1/b2b/rbac/policy" => sessions::policy,
         get "/v1/b2b/rbac/organizations/{organization_id}" => sessions::organization_policy,
+        get "/v1/events" => events::list,
     }
 }
 

@@ -16,7 +16,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{directory, formats, meta, polar, sessions};
+use super::{directory, events, formats, meta, polar, sessions};
 
 /// The document; [`document`] builds it once.
 #[derive(OpenApi)]
@@ -46,6 +46,7 @@ use super::{directory, formats, meta, polar, sessions};
         sessions::jwks,
         sessions::policy,
         sessions::organization_policy,
+        events::list,
         polar::create_customer_session,
         polar::create_member_session,
         polar::introspect,
@@ -60,6 +61,7 @@ use super::{directory, formats, meta, polar, sessions};
         (name = "members", description = "Stytch B2B members"),
         (name = "sessions", description = "Stytch B2B member sessions, and Tessera's create"),
         (name = "rbac", description = "Stytch B2B RBAC policy"),
+        (name = "events", description = "Tessera's audit log"),
         (name = "polar", description = "Polar-compatible member sessions and customer portal"),
         (name = "operations", description = "Health and this document"),
     )

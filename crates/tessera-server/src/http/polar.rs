@@ -25,7 +25,9 @@ use tessera_core::{
 };
 use utoipa::ToSchema;
 
-use super::{AppState, error::ApiError, extract::ApiJson, formats, polar_errors::PolarError};
+use super::{
+    AppState, acting::Acting, error::ApiError, extract::ApiJson, formats, polar_errors::PolarError,
+};
 
 /// Polar's `CustomerSessionCustomerIDCreate | CustomerSessionCustomerExternalIDCreate`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,6 +84,7 @@ pub(super) struct CreateCustomerSessionBody {
 )]
 pub(super) async fn create_customer_session(
     State(state): State<AppState>,
+    Acting(service): Acting,
     ApiJson(body): ApiJson<CreateCustomerSessionBody>,
 ) -> Result<Response, PolarError> {
     let (customer_field, organization) = match (&body.customer_id, &body.external_customer_id) {
@@ -135,10 +138,9 @@ pub(super) async fn create_customer_session(
 
     // Polar has no MFA: in an organization that requires it, refuse rather than hand out a
     // session whose token could only ever step up.
-    let mut request = CreateSession::new(organization, member).refusing_pending_mfa();
+    let mut request = CreateSession::new(organization, member).refusing_pending_mfa().via_polar();
     request.return_url = body.return_url.filter(|u| !u.is_empty());
-    let issued = state
-        .service
+    let issued = service
         .create_session(request)
         .await
         .map_err(|e| not_found_at(e, customer_field, member_field))?;
@@ -245,6 +247,7 @@ pub(super) struct CreateMemberSessionBody {
 )]
 pub(super) async fn create_member_session(
     State(state): State<AppState>,
+    Acting(service): Acting,
     ApiJson(body): ApiJson<CreateMemberSessionBody>,
 ) -> Result<Response, PolarError> {
     let member_id = MemberId::parse(&body.member_id).map_err(PolarError::at("member_id"))?;
@@ -253,11 +256,11 @@ pub(super) async fn create_member_session(
         .locate_member(member_id)
         .await
         .map_err(|e| not_found_at(e, "member_id", "member_id"))?;
-    let mut request =
-        CreateSession::new(organization.into(), MemberRef::Id(member_id)).refusing_pending_mfa();
+    let mut request = CreateSession::new(organization.into(), MemberRef::Id(member_id))
+        .refusing_pending_mfa()
+        .via_polar();
     request.return_url = body.return_url.filter(|u| !u.is_empty());
-    let issued = state
-        .service
+    let issued = service
         .create_session(request)
         .await
         .map_err(|e| not_found_at(e, "member_id", "member_id"))?;

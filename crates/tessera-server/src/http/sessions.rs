@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
+    acting::Acting,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     formats, parse,
@@ -117,7 +118,7 @@ pub(super) struct AuthenticateBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn authenticate(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiJson(body): ApiJson<AuthenticateBody>,
 ) -> Answer {
@@ -133,7 +134,7 @@ pub(super) async fn authenticate(
     request.custom_claims = body.session_custom_claims.filter(|c| !c.is_null());
     request.authorization_check =
         body.authorization_check.map(AuthorizationCheckBody::parse).transpose()?;
-    let authenticated = state.service.authenticate(request).await?;
+    let authenticated = service.authenticate(request).await?;
     // `Authenticate::new` asks for a JWT; Stytch's answer always carries one.
     let jwt = authenticated.jwt.as_ref().ok_or_else(|| {
         ApiError::new(ErrorType::InternalServerError, "the session JWT is missing")
@@ -203,7 +204,7 @@ pub(super) struct CreateSessionBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn create(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiJson(body): ApiJson<CreateSessionBody>,
 ) -> Answer {
@@ -224,7 +225,7 @@ pub(super) async fn create(
     request.custom_claims = body.session_custom_claims.filter(|c| !c.is_null());
     request.return_url = body.return_url.filter(|u| !u.is_empty());
     request.attributes = body.attributes.unwrap_or_default();
-    let issued = state.service.create_session(request).await?;
+    let issued = service.create_session(request).await?;
     Ok(ok(&request_id, issued_response(&issued)))
 }
 
@@ -283,7 +284,7 @@ pub(super) struct AddFactorBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn add_factor(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiJson(body): ApiJson<AddFactorBody>,
 ) -> Answer {
@@ -304,7 +305,7 @@ pub(super) async fn add_factor(
     };
     let mut request = AddFactor::new(token, body.authentication_factor);
     request.duration = parse::duration(body.session_duration_minutes)?;
-    let issued = state.service.add_factor(request).await?;
+    let issued = service.add_factor(request).await?;
     Ok(ok(&request_id, issued_response(&issued)))
 }
 
@@ -389,7 +390,7 @@ pub(super) struct RevokeBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn revoke(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> Answer {
@@ -421,7 +422,7 @@ pub(super) async fn revoke(
             ));
         }
     };
-    state.service.revoke(target).await?;
+    service.revoke(target).await?;
     Ok(ok(&request_id, RevokeResponse {}))
 }
 
@@ -452,14 +453,13 @@ pub(super) struct RevokeOrganizationBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn revoke_organization(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiPath(organization_id): ApiPath<String>,
     ApiJson(body): ApiJson<RevokeOrganizationBody>,
 ) -> Answer {
     let except = body.except_member_session_id.as_deref().map(SessionId::parse).transpose()?;
-    let revoked_count = state
-        .service
+    let revoked_count = service
         .revoke(Revoke::Organization {
             organization: parse::organization_ref(&organization_id)?,
             except,
@@ -505,13 +505,12 @@ pub(super) struct ExchangeBody {
     security(("projectBasic" = []), ("projectBearer" = [])),
 )]
 pub(super) async fn exchange(
-    State(state): State<AppState>,
+    Acting(service): Acting,
     request_id: RequestId,
     ApiJson(body): ApiJson<ExchangeBody>,
 ) -> Answer {
     let credential = credential(body.session_token, body.session_jwt)?;
-    let exchanged = state
-        .service
+    let exchanged = service
         .exchange(Exchange {
             credential,
             organization: parse::organization_ref(&body.organization_id)?,

@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod echo;
+mod events;
 mod fuzz_regressions;
 mod governance;
 mod limits;
