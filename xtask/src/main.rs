@@ -200,6 +200,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("tessera-axum", &["sqlx", "rusqlite", "reqwest", "tower-sessions"]),
     // A remote client: no store driver (it never opens a database), no OpenSSL.
     ("tessera-client", &["sqlx", "rusqlite", "openssl", "native-tls"]),
+    // Signing and one delivery attempt: no store, no Tessera crate, no OpenSSL.
+    ("tessera-webhooks", &["sqlx", "rusqlite", "openssl", "native-tls", "tessera-core"]),
 ];
 
 fn check_architecture() -> Result {

@@ -26,7 +26,7 @@ pub(super) struct EventsQuery {
     member_session_id: Option<String>,
     /// Event types, comma-separated (e.g. `session.created,session.revoked`).
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<formats::EventTypes>)]
     types: Option<String>,
     /// At or after this instant (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
@@ -36,7 +36,7 @@ pub(super) struct EventsQuery {
     until: Option<String>,
     /// The cursor: only events after this sequence (the `next_cursor` of the previous page).
     #[param(minimum = 0)]
-    after: Option<u64>,
+    after: Option<i64>,
     /// At most this many events (1–1000, default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
@@ -121,11 +121,10 @@ impl EventsQuery {
     fn filter(&self) -> Result<EventFilter, ApiError> {
         let types = match &self.types {
             None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(|t| t.parse::<EventType>())
-                .collect::<Result<_, _>>()?,
+            // Every piece must be a type: `type=` or `a,,b` is a mistake, not "every type".
+            Some(list) => {
+                list.split(',').map(|t| t.parse::<EventType>()).collect::<Result<_, _>>()?
+            }
         };
         Ok(EventFilter {
             organization_id: self
@@ -138,7 +137,13 @@ impl EventsQuery {
             types,
             since: instant("since", self.since.as_deref())?,
             until: instant("until", self.until.as_deref())?,
-            after_sequence: self.after,
+            after_sequence: self
+                .after
+                .map(|after| {
+                    u64::try_from(after)
+                        .map_err(|_| ApiError::invalid("after", "must be at least 0"))
+                })
+                .transpose()?,
         })
     }
 }

@@ -25,6 +25,16 @@ use tessera_core::{
 };
 use utoipa::openapi::{RefOr, schema::Schema};
 
+/// A comma-separated list of the audit log's event types (`core::EventType::ALL`).
+fn event_types() -> Value {
+    let one = core::EventType::ALL
+        .iter()
+        .map(|t| t.as_str().replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join("|");
+    json!({"type": "string", "pattern": format!("^({one})(,({one}))*$")})
+}
+
 /// What a marker's own schema says until [`apply`] replaces it; the tests check that it never
 /// reaches the served document.
 const PLACEHOLDER: &str = "(a request format, written by formats::apply)";
@@ -96,6 +106,8 @@ formats! {
     FactorInputs,
     /// `GET …/member`'s query: a member by id or external id, or by email address.
     MemberLookup,
+    /// Audit-log event types, comma-separated.
+    EventTypes,
 }
 
 /// What the document says that only the running deployment knows.
@@ -458,6 +470,7 @@ fn formats(deployment: &Deployment<'_>) -> Vec<(&'static str, Value)> {
             }),
         ),
         ("MfaPolicy", json!({"enum": ["", "OPTIONAL", "REQUIRED_FOR_ALL"]})),
+        ("EventTypes", event_types()),
         ("Minutes", minutes.clone()),
         ("IdleTimeoutMinutes", json!({"anyOf": [{"const": 0}, minutes]})),
         (
