@@ -25,7 +25,9 @@ pub const fn status_of(error_type: ErrorType) -> StatusCode {
     match error_type {
         ErrorType::SessionNotFound
         | ErrorType::OrganizationNotFound
-        | ErrorType::MemberNotFound => StatusCode::NOT_FOUND,
+        | ErrorType::MemberNotFound
+        | ErrorType::WebhookEndpointNotFound
+        | ErrorType::WebhookDeliveryNotFound => StatusCode::NOT_FOUND,
         ErrorType::OrganizationSlugAlreadyUsed
         | ErrorType::DuplicateEmail
         | ErrorType::DuplicateExternalId
@@ -90,6 +92,9 @@ mod tests {
             (ErrorType::SessionLimitReached, 409),
             (ErrorType::InvalidSessionLimit, 400),
             (ErrorType::InvalidEventType, 400),
+            (ErrorType::InvalidWebhookUrl, 400),
+            (ErrorType::WebhookEndpointNotFound, 404),
+            (ErrorType::WebhookDeliveryNotFound, 404),
         ];
         for (kind, status) in expected {
             assert_eq!(status_of(kind).as_u16(), status, "{kind}");
