@@ -15,6 +15,8 @@ pub enum Entity {
     Session,
     SigningKey,
     Deployment,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl fmt::Display for Entity {
@@ -25,6 +27,8 @@ impl fmt::Display for Entity {
             Self::Session => "session",
             Self::SigningKey => "signing key",
             Self::Deployment => "deployment",
+            Self::WebhookEndpoint => "webhook endpoint",
+            Self::WebhookDelivery => "webhook delivery",
         })
     }
 }
@@ -33,7 +37,7 @@ impl fmt::Display for Entity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Constraint {
-    /// An organization id, member id or session id that already exists.
+    /// An organization, member, session, webhook endpoint or delivery id that already exists.
     PrimaryKey,
     OrganizationSlug,
     OrganizationExternalId,
@@ -141,9 +145,14 @@ impl StoreError {
             Self::NotFound(Entity::Organization) => ErrorType::OrganizationNotFound,
             Self::NotFound(Entity::Member) => ErrorType::MemberNotFound,
             Self::NotFound(Entity::Session) => ErrorType::SessionNotFound,
-            Self::NotFound(Entity::SigningKey | Entity::Deployment) => {
-                ErrorType::InternalServerError
-            }
+            // The catalog has no kind for webhooks yet: an HTTP layer that serves them matches
+            // these two itself (a 404) before falling back on this.
+            Self::NotFound(
+                Entity::SigningKey
+                | Entity::Deployment
+                | Entity::WebhookEndpoint
+                | Entity::WebhookDelivery,
+            ) => ErrorType::InternalServerError,
             Self::Conflict(Constraint::OrganizationSlug) => ErrorType::OrganizationSlugAlreadyUsed,
             Self::Conflict(Constraint::MemberEmail) => ErrorType::DuplicateEmail,
             Self::Conflict(Constraint::MemberExternalId | Constraint::OrganizationExternalId) => {

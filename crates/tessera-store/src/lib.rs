@@ -1,7 +1,8 @@
 //! # tessera-store
 //!
 //! Storage for Tessera: the repository traits ([`OrganizationRepository`], [`MemberRepository`],
-//! [`SessionRepository`], [`SigningKeyRepository`], [`DeploymentRepository`], [`EventRepository`]),
+//! [`SessionRepository`], [`SigningKeyRepository`], [`DeploymentRepository`], [`EventRepository`],
+//! [`WebhookRepository`]),
 //! the [`Store`] that
 //! bundles them, and three backends behind cargo features (all on by default):
 //!
@@ -17,6 +18,7 @@ pub mod error;
 mod events;
 pub mod repository;
 pub mod signing_key;
+pub mod webhook;
 
 #[cfg(feature = "memory")]
 pub mod memory;
@@ -33,12 +35,18 @@ pub use crate::{
     repository::{
         AuthenticationWrite, DeploymentRepository, EventRepository, MemberRepository,
         OrganizationRepository, SessionKey, SessionRepository, SigningKeyRepository, Store,
+        WebhookRepository,
     },
     signing_key::SigningKey,
+    webhook::{
+        AttemptRecord, Backlog, ClaimedDelivery, Delivery, DeliveryFilter, DeliveryId,
+        DeliveryStatus, EndpointSecret, EndpointUpdate, WebhookEndpoint, WebhookEndpointId,
+    },
 };
 
 #[cfg(feature = "mock")]
 pub use crate::repository::{
     MockDeploymentRepository, MockEventRepository, MockMemberRepository,
     MockOrganizationRepository, MockSessionRepository, MockSigningKeyRepository,
+    MockWebhookRepository,
 };

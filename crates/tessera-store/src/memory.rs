@@ -4,12 +4,12 @@
 //! writes an exclusive one; no lock is held across an `.await`, so each method is atomic.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Event, EventFilter, EventRecord,
     Member, MemberId, MemberRef, MemberSession, MemberUpdate, Organization, OrganizationId,
@@ -23,8 +23,14 @@ use crate::{
     repository::{
         AuthenticationWrite, DeploymentRepository, EventRepository, MemberRepository,
         OrganizationRepository, SessionKey, SessionRepository, SigningKeyRepository, Store,
+        WebhookRepository,
     },
     signing_key::SigningKey,
+    webhook::{
+        self, AttemptRecord, Backlog, ClaimedDelivery, Delivery, DeliveryFilter, DeliveryId,
+        DeliveryStatus, EndpointEffect, EndpointSecret, EndpointUpdate, WebhookEndpoint,
+        WebhookEndpointId,
+    },
 };
 
 /// All data in process memory.
@@ -44,6 +50,26 @@ struct State {
     /// The audit log, in sequence order, and the last sequence given (never reused).
     events: Vec<Event>,
     last_sequence: u64,
+    webhook_endpoints: HashMap<WebhookEndpointId, WebhookEndpoint>,
+    /// By id, which is listing order.
+    deliveries: BTreeMap<DeliveryId, StoredDelivery>,
+    /// The (endpoint, event sequence) of every delivery: at most one each.
+    delivery_keys: HashSet<(WebhookEndpointId, u64)>,
+}
+
+/// A delivery without its event, which stays in the log (`event_sequence` finds it).
+#[derive(Debug, Clone)]
+struct StoredDelivery {
+    endpoint_id: WebhookEndpointId,
+    event_sequence: u64,
+    attempts: u32,
+    status: DeliveryStatus,
+    next_attempt_at: DateTime<Utc>,
+    lease_until: Option<DateTime<Utc>>,
+    last_attempt_at: Option<DateTime<Utc>>,
+    last_status: Option<u16>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +112,72 @@ impl State {
             self.last_sequence += 1;
             self.events.push(Event { sequence: self.last_sequence, record: record.clone() });
         }
+    }
+
+    /// The logged event with this sequence, if it was not purged.
+    fn event(&self, sequence: u64) -> Option<&Event> {
+        self.events
+            .binary_search_by_key(&sequence, |e| e.sequence)
+            .ok()
+            .and_then(|i| self.events.get(i))
+    }
+
+    /// A stored delivery with its event; `None` if the event was purged.
+    fn delivery(&self, id: DeliveryId, stored: &StoredDelivery) -> Option<Delivery> {
+        Some(Delivery {
+            id,
+            endpoint_id: stored.endpoint_id,
+            event: self.event(stored.event_sequence)?.clone(),
+            attempts: stored.attempts,
+            status: stored.status,
+            next_attempt_at: stored.next_attempt_at,
+            last_attempt_at: stored.last_attempt_at,
+            last_status: stored.last_status,
+            last_error: stored.last_error.clone(),
+            created_at: stored.created_at,
+        })
+    }
+
+    fn endpoint_mut(&mut self, id: WebhookEndpointId) -> StoreResult<&mut WebhookEndpoint> {
+        self.webhook_endpoints.get_mut(&id).ok_or(StoreError::NotFound(Entity::WebhookEndpoint))
+    }
+
+    /// Fans one endpoint out by up to `batch` events (see `WebhookRepository::fan_out`).
+    fn fan_out_endpoint(&mut self, id: WebhookEndpointId, now: DateTime<Utc>, batch: u32) -> u64 {
+        let Some(endpoint) = self.webhook_endpoints.get(&id) else { return 0 };
+        let start = self.events.partition_point(|e| e.sequence <= endpoint.last_sequence);
+        let read: Vec<&Event> = self.events.iter().skip(start).take(batch as usize).collect();
+        let Some(last) = read.last().map(|e| e.sequence) else { return 0 };
+        let wanted: Vec<(DeliveryId, u64)> = read
+            .iter()
+            .filter(|e| endpoint.wants(e.record.event_type, e.record.organization_id))
+            .map(|e| (DeliveryId::of(id, e.record.id), e.sequence))
+            .collect();
+        let mut created = 0;
+        for (delivery_id, sequence) in wanted {
+            if self.delivery_keys.insert((id, sequence)) {
+                self.deliveries.insert(
+                    delivery_id,
+                    StoredDelivery {
+                        endpoint_id: id,
+                        event_sequence: sequence,
+                        attempts: 0,
+                        status: DeliveryStatus::Pending,
+                        next_attempt_at: now,
+                        lease_until: None,
+                        last_attempt_at: None,
+                        last_status: None,
+                        last_error: None,
+                        created_at: now,
+                    },
+                );
+                created += 1;
+            }
+        }
+        if let Some(endpoint) = self.webhook_endpoints.get_mut(&id) {
+            endpoint.last_sequence = last;
+        }
+        created
     }
 
     fn organization(&self, reference: &OrganizationRef) -> Option<&Organization> {
@@ -834,5 +926,225 @@ impl EventRepository for MemoryStore {
             .count();
         state.events.drain(..doomed);
         Ok(doomed as u64)
+    }
+}
+
+#[async_trait]
+impl WebhookRepository for MemoryStore {
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<WebhookEndpoint> {
+        let mut state = self.write();
+        if state.webhook_endpoints.contains_key(&endpoint.id) {
+            return Err(StoreError::Conflict(Constraint::PrimaryKey));
+        }
+        let stored = WebhookEndpoint { last_sequence: state.last_sequence, ..endpoint.clone() };
+        state.webhook_endpoints.insert(endpoint.id, stored.clone());
+        Ok(stored)
+    }
+
+    async fn get_endpoint(&self, id: WebhookEndpointId) -> StoreResult<WebhookEndpoint> {
+        self.read()
+            .webhook_endpoints
+            .get(&id)
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::WebhookEndpoint))
+    }
+
+    async fn list_endpoints(&self) -> StoreResult<Vec<WebhookEndpoint>> {
+        let mut endpoints: Vec<WebhookEndpoint> =
+            self.read().webhook_endpoints.values().cloned().collect();
+        endpoints.sort_by_key(|e| (e.created_at, e.id));
+        Ok(endpoints)
+    }
+
+    async fn update_endpoint(
+        &self,
+        id: WebhookEndpointId,
+        update: &EndpointUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WebhookEndpoint> {
+        let mut state = self.write();
+        let endpoint = state.endpoint_mut(id)?;
+        update.apply_to(endpoint, now);
+        Ok(endpoint.clone())
+    }
+
+    async fn delete_endpoint(&self, id: WebhookEndpointId) -> StoreResult<()> {
+        let mut state = self.write();
+        if state.webhook_endpoints.remove(&id).is_none() {
+            return Err(StoreError::NotFound(Entity::WebhookEndpoint));
+        }
+        state.deliveries.retain(|_, d| d.endpoint_id != id);
+        state.delivery_keys.retain(|(endpoint_id, _)| *endpoint_id != id);
+        Ok(())
+    }
+
+    async fn rotate_endpoint_secret(
+        &self,
+        id: WebhookEndpointId,
+        new: EndpointSecret,
+        old_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WebhookEndpoint> {
+        let mut state = self.write();
+        let endpoint = state.endpoint_mut(id)?;
+        endpoint.secrets = endpoint.rotated_secrets(new, old_expires_at, now);
+        endpoint.updated_at = now;
+        Ok(endpoint.clone())
+    }
+
+    async fn disable_endpoint(
+        &self,
+        id: WebhookEndpointId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        let endpoint = state.endpoint_mut(id)?;
+        endpoint.enabled = false;
+        endpoint.disabled_reason = Some(webhook::bounded(reason));
+        endpoint.updated_at = now;
+        Ok(())
+    }
+
+    async fn fan_out(&self, now: DateTime<Utc>, batch: u32) -> StoreResult<u64> {
+        let mut state = self.write();
+        let mut enabled: Vec<(DateTime<Utc>, WebhookEndpointId)> = state
+            .webhook_endpoints
+            .values()
+            .filter(|e| e.enabled)
+            .map(|e| (e.created_at, e.id))
+            .collect();
+        enabled.sort();
+        Ok(enabled.into_iter().map(|(_, id)| state.fan_out_endpoint(id, now, batch)).sum())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let mut state = self.write();
+        let mut due: Vec<(DateTime<Utc>, DeliveryId)> = state
+            .deliveries
+            .iter()
+            .filter(|(_, d)| {
+                d.status == DeliveryStatus::Pending
+                    && d.next_attempt_at <= now
+                    && d.lease_until.is_none_or(|until| until <= now)
+                    && state.webhook_endpoints.get(&d.endpoint_id).is_some_and(|e| e.enabled)
+            })
+            .map(|(id, d)| (d.next_attempt_at, *id))
+            .collect();
+        due.sort();
+        let lease_until = webhook::lease_until(now, lease);
+        let mut claimed = Vec::new();
+        for (_, id) in due {
+            if claimed.len() >= limit as usize {
+                break;
+            }
+            let Some(stored) = state.deliveries.get(&id) else { continue };
+            let Some(endpoint) = state.webhook_endpoints.get(&stored.endpoint_id) else { continue };
+            let (url, secrets) = (endpoint.url.clone(), endpoint.live_secrets(now));
+            let delivery = state.delivery(id, stored);
+            let Some(stored) = state.deliveries.get_mut(&id) else { continue };
+            match delivery {
+                Some(delivery) => {
+                    stored.lease_until = Some(lease_until);
+                    claimed.push(ClaimedDelivery { delivery, url, secrets });
+                }
+                None => {
+                    stored.status = DeliveryStatus::Dead;
+                    stored.last_error = Some(webhook::EVENT_PURGED.to_owned());
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn record_attempt(
+        &self,
+        id: DeliveryId,
+        record: &AttemptRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        let stored =
+            state.deliveries.get_mut(&id).ok_or(StoreError::NotFound(Entity::WebhookDelivery))?;
+        if stored.status == DeliveryStatus::Delivered {
+            return Ok(());
+        }
+        let outcome = record.outcome();
+        stored.attempts = stored.attempts.saturating_add(1);
+        stored.status = outcome.status;
+        if let Some(at) = outcome.next_attempt_at {
+            stored.next_attempt_at = at;
+        }
+        stored.lease_until = None;
+        stored.last_attempt_at = Some(now);
+        stored.last_status = outcome.last_status;
+        stored.last_error = outcome.last_error;
+        let endpoint_id = stored.endpoint_id;
+        if let Ok(endpoint) = state.endpoint_mut(endpoint_id) {
+            match outcome.endpoint {
+                EndpointEffect::Recovered => endpoint.failing_since = None,
+                EndpointEffect::Failing => {
+                    endpoint.failing_since.get_or_insert(now);
+                }
+                EndpointEffect::Gone => {
+                    endpoint.failing_since.get_or_insert(now);
+                    endpoint.enabled = false;
+                    endpoint.disabled_reason = Some(webhook::GONE_REASON.to_owned());
+                    endpoint.updated_at = now;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        let state = self.read();
+        Ok(state
+            .deliveries
+            .iter()
+            .filter(|(id, d)| filter.matches(**id, d.endpoint_id, d.status))
+            .filter_map(|(id, d)| state.delivery(*id, d))
+            .take(limit as usize)
+            .collect())
+    }
+
+    async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery> {
+        let mut state = self.write();
+        let mut stored = state
+            .deliveries
+            .get(&id)
+            .filter(|d| state.event(d.event_sequence).is_some())
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::WebhookDelivery))?;
+        if stored.status != DeliveryStatus::Delivered {
+            stored.status = DeliveryStatus::Pending;
+            stored.next_attempt_at = now;
+            state.deliveries.insert(id, stored.clone());
+        }
+        state.delivery(id, &stored).ok_or(StoreError::NotFound(Entity::WebhookDelivery))
+    }
+
+    async fn backlog(&self, now: DateTime<Utc>) -> StoreResult<Backlog> {
+        let state = self.read();
+        let due: Vec<DateTime<Utc>> = state
+            .deliveries
+            .values()
+            .filter(|d| {
+                d.status == DeliveryStatus::Pending
+                    && d.next_attempt_at <= now
+                    && state.webhook_endpoints.get(&d.endpoint_id).is_some_and(|e| e.enabled)
+            })
+            .map(|d| d.next_attempt_at)
+            .collect();
+        Ok(Backlog { pending: due.len() as u64, oldest_pending_at: due.into_iter().min() })
     }
 }

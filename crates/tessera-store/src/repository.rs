@@ -30,7 +30,7 @@
 use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tessera_core::{
     AuthenticatedSession, AuthenticationFactor, ClaimNamespaces, Event, EventFilter, EventRecord,
@@ -38,7 +38,15 @@ use tessera_core::{
     OrganizationRef, OrganizationUpdate, SessionId, TokenHash,
 };
 
-use crate::{deployment::Deployment, error::StoreResult, signing_key::SigningKey};
+use crate::{
+    deployment::Deployment,
+    error::StoreResult,
+    signing_key::SigningKey,
+    webhook::{
+        AttemptRecord, Backlog, ClaimedDelivery, Delivery, DeliveryFilter, DeliveryId,
+        EndpointSecret, EndpointUpdate, WebhookEndpoint, WebhookEndpointId,
+    },
+};
 
 /// Organizations: the tenants. Deleting one deletes its members and their sessions.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -373,6 +381,122 @@ pub trait EventRepository: Send + Sync {
     async fn purge_events(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64>;
 }
 
+/// Webhook delivery's storage: endpoints, and the deliveries fanned out to them from the audit
+/// log (`webhook.rs` has the whole flow). Not scoped by organization: endpoints are the
+/// deployment's (an endpoint may filter on one organization). These writes record no events:
+/// the log is what they deliver.
+///
+/// Delivery is at least once: a delivery is sent until an attempt is recorded as delivered, dead
+/// or gone, and a dispatcher that stops between sending and recording lets its lease run out, so
+/// that the delivery is claimed again (with the same id). No two claims hold one delivery at
+/// once, across every node on the store.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Stores a new endpoint and returns it as stored: its `last_sequence` is the newest event's
+    /// sequence at that moment (read in the insert's transaction, whatever the caller set), so
+    /// that it gets only the events after its creation. `Conflict(PrimaryKey)` on a used id.
+    async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<WebhookEndpoint>;
+
+    /// `NotFound(WebhookEndpoint)` if there is none.
+    async fn get_endpoint(&self, id: WebhookEndpointId) -> StoreResult<WebhookEndpoint>;
+
+    /// Every endpoint, in creation order (`created_at`, then id).
+    async fn list_endpoints(&self) -> StoreResult<Vec<WebhookEndpoint>>;
+
+    /// Applies `update` to the endpoint as stored, in one transaction (read, apply, write: two
+    /// concurrent updates of different fields are both kept), and returns the result.
+    /// `NotFound(WebhookEndpoint)`.
+    async fn update_endpoint(
+        &self,
+        id: WebhookEndpointId,
+        update: &EndpointUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WebhookEndpoint>;
+
+    /// Deletes the endpoint and its deliveries. `NotFound(WebhookEndpoint)`.
+    async fn delete_endpoint(&self, id: WebhookEndpointId) -> StoreResult<()>;
+
+    /// Adds `new` to the endpoint's secrets, in one transaction: secrets expired at `now` are
+    /// dropped, the others keep signing until `old_expires_at` (never later than they were to
+    /// expire already), so that receivers have until then to switch. Returns the endpoint as
+    /// stored. `NotFound(WebhookEndpoint)`.
+    async fn rotate_endpoint_secret(
+        &self,
+        id: WebhookEndpointId,
+        new: EndpointSecret,
+        old_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WebhookEndpoint>;
+
+    /// Disables the endpoint with `reason` (at most `MAX_STORED_ERROR_CHARS` kept), e.g. after
+    /// it failed for five days: it is no longer fanned out to and its deliveries are not
+    /// claimed. `NotFound(WebhookEndpoint)`.
+    async fn disable_endpoint(
+        &self,
+        id: WebhookEndpointId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Moves every enabled endpoint's cursor on by up to `batch` events, one transaction per
+    /// endpoint: takes the endpoint (on PostgreSQL `FOR UPDATE SKIP LOCKED`: an endpoint another
+    /// node is fanning out is skipped, not waited for), reads the events after its
+    /// `last_sequence` in sequence order, inserts a pending delivery due at `now` for each one
+    /// the endpoint [`wants`](WebhookEndpoint::wants) (none twice: one delivery per endpoint and
+    /// event sequence), and sets `last_sequence` to the last event read, wanted or not. Events
+    /// whose type this build cannot read are passed over (they could not be sent). Returns how
+    /// many deliveries it created. Callers run it on a timer; an endpoint further behind than
+    /// `batch` catches up over several runs.
+    async fn fan_out(&self, now: DateTime<Utc>, batch: u32) -> StoreResult<u64>;
+
+    /// Claims up to `limit` deliveries that are due: pending, `next_attempt_at <= now`, no live
+    /// lease (none, or one that ran out by `now`), of an enabled endpoint; the earliest due
+    /// first. Each is leased until `now + lease` in the claiming transaction, so no other claim
+    /// takes it meanwhile (on PostgreSQL `FOR UPDATE SKIP LOCKED`: concurrent claims on any
+    /// number of nodes take disjoint sets without waiting for each other). A delivery whose
+    /// event was purged, or cannot be read, cannot be sent: the claim makes it dead instead
+    /// (`last_error` says why) and returns it not.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Records one attempt of a delivery at `now`: `attempts + 1`, `last_attempt_at = now`, the
+    /// record's status and error (cut to `MAX_STORED_ERROR_CHARS`), the lease cleared, and what
+    /// the record means: delivered; pending again at its `next_attempt_at`; dead; or dead with
+    /// the endpoint disabled (`Gone`). Delivered clears the endpoint's `failing_since`; any
+    /// failure sets it to `now` unless it is set. A delivery that is delivered stays so: a late
+    /// record (from a dispatcher whose lease ran out while another delivered it) changes
+    /// nothing. `NotFound(WebhookDelivery)` if there is no such delivery.
+    async fn record_attempt(
+        &self,
+        id: DeliveryId,
+        record: &AttemptRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The deliveries `filter` matches, in id order (which is their events' time order), at
+    /// most `limit`; `status: Some(Dead)` is the dead-letter list. A delivery whose event was
+    /// purged is not listed: there is nothing left of it to show or send.
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>>;
+
+    /// Makes a dead or pending delivery pending and due at `now` (its attempts kept; a lease it
+    /// holds is kept too, so one being sent is not sent twice at once) and returns it. A
+    /// delivered delivery is returned as it is: it is final, and its status says so.
+    /// `NotFound(WebhookDelivery)` if there is none, or its event was purged.
+    async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> StoreResult<Delivery>;
+
+    /// What is due and not yet delivered at `now`, for gauges.
+    async fn backlog(&self, now: DateTime<Utc>) -> StoreResult<Backlog>;
+}
+
 /// One handle on a whole backend: what the service layer holds.
 ///
 /// Each repository is a trait object so that tests can mock any one of them; a backend is one
@@ -385,6 +509,7 @@ pub struct Store {
     pub signing_keys: Arc<dyn SigningKeyRepository>,
     pub deployment: Arc<dyn DeploymentRepository>,
     pub events: Arc<dyn EventRepository>,
+    pub webhooks: Arc<dyn WebhookRepository>,
     backend: &'static str,
 }
 
@@ -398,6 +523,7 @@ impl Store {
             + SigningKeyRepository
             + DeploymentRepository
             + EventRepository
+            + WebhookRepository
             + 'static,
     {
         Self {
@@ -406,7 +532,8 @@ impl Store {
             sessions: backend.clone(),
             signing_keys: backend.clone(),
             deployment: backend.clone(),
-            events: backend,
+            events: backend.clone(),
+            webhooks: backend,
             backend: name,
         }
     }
@@ -419,6 +546,7 @@ impl Store {
         signing_keys: Arc<dyn SigningKeyRepository>,
         deployment: Arc<dyn DeploymentRepository>,
         events: Arc<dyn EventRepository>,
+        webhooks: Arc<dyn WebhookRepository>,
     ) -> Self {
         Self {
             organizations,
@@ -427,6 +555,7 @@ impl Store {
             signing_keys,
             deployment,
             events,
+            webhooks,
             backend: "custom",
         }
     }

@@ -53,6 +53,7 @@ impl Mocks {
             tessera_store::memory::MemoryStore::store().signing_keys,
             Arc::new(tessera_store::MockDeploymentRepository::new()),
             tessera_store::memory::MemoryStore::store().events,
+            tessera_store::memory::MemoryStore::store().webhooks,
         );
         let mut config = ServiceConfig::new("project-mock");
         config.jwt.algorithm = crate::JwtAlgorithm::EdDsa;

@@ -13,7 +13,9 @@ fn constraint_named(name: &str) -> Option<Constraint> {
         "organizations_pkey"
         | "members_pkey"
         | "members_organization_id_id_key"
-        | "sessions_pkey" => Constraint::PrimaryKey,
+        | "sessions_pkey"
+        | "webhook_endpoints_pkey"
+        | "webhook_deliveries_pkey" => Constraint::PrimaryKey,
         "organizations_slug_key" => Constraint::OrganizationSlug,
         "organizations_external_id_key" => Constraint::OrganizationExternalId,
         "members_email_key" => Constraint::MemberEmail,

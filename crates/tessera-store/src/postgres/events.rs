@@ -42,22 +42,24 @@ const LIST: &str = "SELECT sequence, id, type, occurred_at, organization_id, mem
 const PURGE: &str = "DELETE FROM events WHERE sequence IN (SELECT sequence FROM events \
      WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)";
 
-/// The one decoder of a row of [`LIST`].
-fn event_row(row: &PgRow) -> StoreResult<EventRow> {
+/// The one decoder of an event: a row of [`LIST`] (`prefix` empty), or the event columns of a
+/// joined row, each named `prefix` + column (`ev_`, see `webhook_delivery_columns!`).
+pub(super) fn event_row(row: &PgRow, prefix: &str) -> StoreResult<EventRow> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(EventRow {
-        sequence: rows::get(row, EVENTS, "sequence")?,
-        id: rows::get(row, EVENTS, "id")?,
-        event_type: rows::get(row, EVENTS, "type")?,
-        occurred_at: rows::get(row, EVENTS, "occurred_at")?,
-        organization_id: rows::get(row, EVENTS, "organization_id")?,
-        member_id: rows::get(row, EVENTS, "member_id")?,
-        session_id: rows::get(row, EVENTS, "session_id")?,
-        actor_type: rows::get(row, EVENTS, "actor_type")?,
-        actor_id: rows::get(row, EVENTS, "actor_id")?,
-        request_id: rows::get(row, EVENTS, "request_id")?,
-        ip_address: rows::get(row, EVENTS, "ip_address")?,
-        user_agent: rows::get(row, EVENTS, "user_agent")?,
-        payload: rows::get(row, EVENTS, "payload")?,
+        sequence: rows::get(row, EVENTS, &column("sequence"))?,
+        id: rows::get(row, EVENTS, &column("id"))?,
+        event_type: rows::get(row, EVENTS, &column("type"))?,
+        occurred_at: rows::get(row, EVENTS, &column("occurred_at"))?,
+        organization_id: rows::get(row, EVENTS, &column("organization_id"))?,
+        member_id: rows::get(row, EVENTS, &column("member_id"))?,
+        session_id: rows::get(row, EVENTS, &column("session_id"))?,
+        actor_type: rows::get(row, EVENTS, &column("actor_type"))?,
+        actor_id: rows::get(row, EVENTS, &column("actor_id"))?,
+        request_id: rows::get(row, EVENTS, &column("request_id"))?,
+        ip_address: rows::get(row, EVENTS, &column("ip_address"))?,
+        user_agent: rows::get(row, EVENTS, &column("user_agent"))?,
+        payload: rows::get(row, EVENTS, &column("payload"))?,
     })
 }
 
@@ -139,7 +141,7 @@ impl EventRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
-        found.iter().map(|row| event_row(row)?.into_event()).collect()
+        found.iter().map(|row| event_row(row, "")?.into_event()).collect()
     }
 
     async fn purge_events(&self, before: DateTime<Utc>, batch_size: u32) -> StoreResult<u64> {

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "session_integrity", include_str!("../../migrations/postgres/0003_session_integrity.sql")),
     (4, "session_limits", include_str!("../../migrations/postgres/0004_session_limits.sql")),
     (5, "events", include_str!("../../migrations/postgres/0005_events.sql")),
+    (6, "webhooks", include_str!("../../migrations/postgres/0006_webhooks.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -45,6 +45,7 @@ mod organizations;
 mod pooling;
 mod rows;
 mod sessions;
+mod webhooks;
 
 use std::{fmt, str::FromStr, sync::Arc, time::Duration};
 

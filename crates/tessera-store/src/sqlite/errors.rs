@@ -50,7 +50,11 @@ pub(super) fn from_sqlite(table: &'static str, e: SqlError) -> StoreError {
 fn unique_constraint(message: &str) -> Option<Constraint> {
     let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
     Some(match columns {
-        "organizations.id" | "members.id" | "sessions.id" => Constraint::PrimaryKey,
+        "organizations.id"
+        | "members.id"
+        | "sessions.id"
+        | "webhook_endpoints.id"
+        | "webhook_deliveries.id" => Constraint::PrimaryKey,
         "organizations.slug" => Constraint::OrganizationSlug,
         "organizations.external_id" => Constraint::OrganizationExternalId,
         "members.organization_id, members.email_normalized" => Constraint::MemberEmail,

@@ -15,8 +15,45 @@ use crate::{error::StoreResult, events::EventRow, repository::EventRepository};
 
 const EVENTS: &str = "events";
 
-const EVENT_COLUMNS: &str = "sequence, id, type, occurred_at, organization_id, member_id, \
-     session_id, actor_type, actor_id, request_id, ip_address, user_agent, payload";
+/// The columns [`event_at`] decodes, in order, each prefixed with `$p` (a table alias).
+macro_rules! event_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "sequence, ",
+            $p,
+            "id, ",
+            $p,
+            "type, ",
+            $p,
+            "occurred_at, ",
+            $p,
+            "organization_id, ",
+            $p,
+            "member_id, ",
+            $p,
+            "session_id, ",
+            $p,
+            "actor_type, ",
+            $p,
+            "actor_id, ",
+            $p,
+            "request_id, ",
+            $p,
+            "ip_address, ",
+            $p,
+            "user_agent, ",
+            $p,
+            "payload"
+        )
+    };
+}
+pub(super) use event_columns;
+
+/// How many columns [`event_columns!`] names.
+pub(super) const EVENT_COLUMN_COUNT: usize = 13;
+
+const EVENT_COLUMNS: &str = event_columns!("");
 
 /// Appends `events` in the caller's write transaction: the one writer connection makes the
 /// AUTOINCREMENT sequence commit-ordered.
@@ -54,7 +91,12 @@ pub(super) fn append(tx: &Transaction<'_>, events: &[EventRecord]) -> StoreResul
 }
 
 fn event(row: &Row<'_>) -> StoreResult<Event> {
-    let c = Cols::new(row, EVENTS, 0);
+    event_at(row, 0)
+}
+
+/// An event from the [`event_columns!`] starting at `base`.
+pub(super) fn event_at(row: &Row<'_>, base: usize) -> StoreResult<Event> {
+    let c = Cols::new(row, EVENTS, base);
     let owned = |s: Option<&str>| s.map(str::to_owned);
     EventRow {
         sequence: c.int(0, "sequence")?,

@@ -68,6 +68,7 @@ mod plan_tests;
 mod rows;
 mod schema;
 mod sessions;
+mod webhooks;
 
 use std::{
     fmt,

@@ -1,11 +1,11 @@
 //! The statements on hot or large paths use the indexes they were written for: no full scan
-//! of a table that grows with the number of sessions or members.
+//! of a table that grows with the number of sessions, members, events or deliveries.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-use super::{SqliteOptions, connection, members, sessions};
+use super::{SqliteOptions, connection, members, sessions, webhooks};
 
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
@@ -41,6 +41,9 @@ fn hot_statements_search_by_index() {
         ("purge expired", sessions::PURGE_EXPIRED, "sessions_revoked_at_idx"),
         ("purge idle", sessions::PURGE_IDLE, "sessions_last_accessed_idx"),
         ("purge capped", sessions::PURGE_CAPPED, "sessions_started_idx"),
+        ("claim deliveries", webhooks::CLAIMABLE, "webhook_deliveries_due_idx"),
+        ("webhook backlog", webhooks::BACKLOG, "webhook_deliveries_due_idx"),
+        ("fan-out batch", webhooks::EVENTS_AFTER, "INTEGER PRIMARY KEY"),
     ] {
         let plan = plan(&conn, sql);
         // Purging idle or capped sessions walks the organizations (one index range of sessions

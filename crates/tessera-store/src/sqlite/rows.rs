@@ -276,6 +276,15 @@ impl<'a, 'r> Cols<'a, 'r> {
         self.opt_int(i, column)?.ok_or_else(|| self.corrupt(column, "is null"))
     }
 
+    /// A boolean stored as the integer 0 or 1.
+    pub(super) fn bool(&self, i: usize, column: &str) -> StoreResult<bool> {
+        match self.int(i, column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self.corrupt(column, "not 0 or 1")),
+        }
+    }
+
     pub(super) fn opt_time(&self, i: usize, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         match self.opt_int(i, column)? {
             None => Ok(None),

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_session_integrity.sql"),
     include_str!("../../migrations/sqlite/0004_session_limits.sql"),
     include_str!("../../migrations/sqlite/0005_events.sql"),
+    include_str!("../../migrations/sqlite/0006_webhooks.sql"),
 ];
 
 /// The schema version this build writes and understands.
@@ -95,7 +96,7 @@ mod tests {
             .expect("the version-3 column");
         assert_eq!(generation, 0, "sessions from before generations are at generation 0");
         assert_eq!(version(&conn), SCHEMA_VERSION);
-        assert_eq!(SCHEMA_VERSION, 5);
+        assert_eq!(SCHEMA_VERSION, 6);
         let limit: Option<i64> = conn
             .query_row("SELECT max_sessions_per_member FROM organizations", [], |row| row.get(0))
             .expect("the version-4 column");

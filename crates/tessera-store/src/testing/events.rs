@@ -28,7 +28,11 @@ pub async fn a_write_appends_its_events_whole_and_in_order(store: Store) {
         .event(EventType::OrganizationCreated, t0())
         .organization(organization.id)
         .with("organization_slug", "logged");
-    fx.store.organizations.create_organization(&organization, &[created.clone()]).await.unwrap();
+    fx.store
+        .organizations
+        .create_organization(&organization, std::slice::from_ref(&created))
+        .await
+        .unwrap();
     let member = fx.member_value(&organization, "ada@logged.example");
     let first = fx.event(EventType::MemberUpdated, t0()).organization(organization.id);
     let second =
@@ -60,7 +64,7 @@ pub async fn a_failed_write_appends_nothing(store: Store) {
     let event = fx.event(EventType::SessionRevoked, t0());
     fx.store
         .sessions
-        .revoke_session(a.organization.id, a.session.id, None, t0(), &[event.clone()])
+        .revoke_session(a.organization.id, a.session.id, None, t0(), std::slice::from_ref(&event))
         .await
         .unwrap();
     // Revoking it again finds nothing to revoke: no second event.
@@ -139,7 +143,7 @@ pub async fn the_session_limit_records_what_it_did(store: Store) {
         .session(second.id);
     fx.store
         .sessions
-        .create_session(&second, &fx.token().hash(), &[created.clone()])
+        .create_session(&second, &fx.token().hash(), std::slice::from_ref(&created))
         .await
         .unwrap();
 

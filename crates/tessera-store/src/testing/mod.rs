@@ -27,6 +27,7 @@ pub mod members;
 pub mod organizations;
 pub mod sessions;
 pub mod signing_keys;
+pub mod webhooks;
 
 /// Asserts that a result is the error matching `pattern`, printing what it was otherwise.
 macro_rules! expect_err {
@@ -113,6 +114,16 @@ macro_rules! conformance_suite {
                 listings_filter_and_page_by_sequence,
                 purge_deletes_old_events_only_and_sequences_go_on,
                 events_name_their_actor,
+            }
+            webhooks {
+                endpoint_crud_and_secret_rotation,
+                fan_out_follows_filters_and_the_cursor,
+                claims_and_records_follow_each_outcome,
+                an_expired_lease_is_claimable_again_with_the_same_id,
+                concurrent_dispatchers_deliver_each_exactly_once,
+                retry_brings_a_dead_delivery_back,
+                backlog_counts_what_is_due,
+                listings_filter_and_page,
             }
             signing_keys {
                 insert_list_retire_delete,

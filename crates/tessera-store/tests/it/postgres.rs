@@ -29,14 +29,15 @@ use sqlx::{
     postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
 };
 use tessera_core::{
-    AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, ExternalId, FactorInput,
-    FactorType, LifetimePolicy, Member, MemberId, MemberRef, MemberSession, Metadata, Organization,
-    OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings, OrganizationSlug,
-    RoleId, SessionAttributes, SessionDuration, SessionId, SessionTimes, SessionToken, TokenHash,
-    TokenPrefix,
+    AuthenticationFactor, CustomClaims, DeliveryMethod, EmailAddress, EventType, ExternalId,
+    FactorInput, FactorType, LifetimePolicy, Member, MemberId, MemberRef, MemberSession, Metadata,
+    Organization, OrganizationId, OrganizationName, OrganizationRef, OrganizationSettings,
+    OrganizationSlug, RoleId, SessionAttributes, SessionDuration, SessionId, SessionTimes,
+    SessionToken, TokenHash, TokenPrefix,
 };
 use tessera_store::{
-    AuthenticationWrite, Constraint, Entity, SessionKey, SigningKey, Store, StoreError,
+    AuthenticationWrite, Constraint, DeliveryFilter, EndpointSecret, Entity, SessionKey,
+    SigningKey, Store, StoreError, WebhookEndpoint, WebhookEndpointId,
     postgres::{PoolMode, PostgresStore},
 };
 
@@ -290,7 +291,7 @@ async fn migrations_are_idempotent_and_recorded() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     // The store works after migrating again.
     let store = store.into_store();
     tenant(&store, "after-remigrate").await;
@@ -304,6 +305,8 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
     // Back to version 1, data kept: as a database migrated by a Tessera that knew only 0001
     // would be (its sessions had no token generation).
     for undo in [
+        "DROP TABLE webhook_deliveries",
+        "DROP TABLE webhook_endpoints",
         "DROP TABLE events",
         "DROP TABLE event_sequence",
         "DROP TABLE deployment",
@@ -325,7 +328,7 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     let store = store.into_store();
     let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, session, "the upgrade kept the version-1 data");
@@ -354,7 +357,7 @@ async fn nodes_migrating_one_schema_at_once_all_succeed() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 5, "each migration applied exactly once");
+    assert_eq!(applied, 6, "each migration applied exactly once");
     let store = stores.remove(0).into_store();
     tenant(&store, "raced").await;
     assert!(schema.name.starts_with(SCHEMA_PREFIX));
@@ -717,6 +720,82 @@ async fn corrupt_rows_are_reported_not_panicked_on() {
     let err =
         sqlx::query("UPDATE sessions SET token_hash = '\\x0102'").execute(&pool).await.unwrap_err();
     assert!(err.to_string().contains("sessions_token_hash_length"), "{err}");
+}
+
+/// A damaged webhook row is `Corrupt` (and a damaged secret is not quoted); a delivery whose event
+/// cannot be read is made dead by the claim, which goes on with the others.
+#[tokio::test]
+async fn damaged_webhook_rows_are_corrupt_or_dead_lettered() {
+    let Some(pg) = fresh_postgres().await else { return };
+    let pool = pg.pool().clone();
+    let store = pg.into_store();
+    let mut fx = tessera_store::testing::fixture::Fixture::new(store.clone());
+    let endpoint = WebhookEndpoint {
+        id: WebhookEndpointId::generate(t0(), &mut rand::rng()),
+        url: "https://hooks.example.com/t".into(),
+        description: None,
+        event_types: Vec::new(),
+        organization_id: None,
+        enabled: true,
+        disabled_reason: None,
+        secrets: vec![EndpointSecret {
+            secret: "whsec_aHVudGVyMi1odW50ZXIyLWh1bnRlcjI".into(),
+            created_at: t0(),
+            expires_at: None,
+        }],
+        created_at: t0(),
+        updated_at: t0(),
+        failing_since: None,
+        last_sequence: 0,
+    };
+    store.webhooks.create_endpoint(&endpoint).await.unwrap();
+    for n in 0..2 {
+        let event = fx.event(EventType::SessionRevoked, t0() + minutes(n));
+        store.events.append_events(&[event]).await.unwrap();
+    }
+    assert_eq!(store.webhooks.fan_out(t0(), 10).await.unwrap(), 2);
+
+    sqlx::query("UPDATE events SET type = 'session.hijacked' WHERE sequence = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let claimed = store.webhooks.claim_deliveries(t0(), minutes(5), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1, "the readable one");
+    assert_eq!(claimed[0].delivery.event.sequence, 2);
+    let (status, error): (String, String) = sqlx::query_as(
+        "SELECT status, last_error FROM webhook_deliveries WHERE event_sequence = 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "dead");
+    assert!(error.starts_with("the event cannot be read"), "{error}");
+
+    sqlx::query("UPDATE webhook_endpoints SET secrets = '[{\"secret\": \"whsec_hunter2\"}]'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = store.webhooks.get_endpoint(endpoint.id).await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    assert!(is_corrupt_in(Err::<(), _>(err), "webhook_endpoints"));
+    sqlx::query("UPDATE webhook_endpoints SET secrets = '[]', event_types = ARRAY['nope']")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(is_corrupt_in(store.webhooks.list_endpoints().await, "webhook_endpoints"));
+
+    // Past the schema's CHECK, as something else than Tessera could write.
+    for damage in [
+        "ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_status_check",
+        "UPDATE webhook_deliveries SET status = 'lost' WHERE event_sequence = 2",
+        "UPDATE events SET type = 'session.revoked'",
+    ] {
+        sqlx::query(AssertSqlSafe(damage)).execute(&pool).await.unwrap();
+    }
+    assert!(is_corrupt_in(
+        store.webhooks.list_deliveries(&DeliveryFilter::default(), 10).await,
+        "webhook_deliveries"
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ use std::{
 
 use chrono::TimeDelta;
 use rusqlite::Connection;
-use tessera_core::{ClaimNamespaces, MemberRef, OrganizationRef};
+use tessera_core::{ClaimNamespaces, EventType, MemberRef, OrganizationRef};
 use tessera_store::{
-    AuthenticationWrite, SessionKey, StoreError,
+    AuthenticationWrite, DeliveryFilter, EndpointSecret, SessionKey, StoreError, WebhookEndpoint,
+    WebhookEndpointId,
     sqlite::{SCHEMA_VERSION, SqliteStore},
     testing::fixture::{Fixture, t0},
 };
@@ -318,6 +319,77 @@ async fn damaged_rows_are_corrupt_errors_not_panics() {
         .expect("out of bounds");
     let err = store.organizations.list_organizations(None, 10).await.expect_err("corrupt");
     assert!(matches!(err, StoreError::Corrupt { table: "organizations", .. }), "{err:?}");
+}
+
+/// A damaged webhook row is `Corrupt` (and a damaged secret is not quoted); a delivery whose event
+/// cannot be read is made dead by the claim, which goes on with the others.
+#[tokio::test]
+async fn damaged_webhook_rows_are_corrupt_or_dead_lettered() {
+    let path = temp_db_path();
+    let store = SqliteStore::open(&path).await.expect("open").into_store();
+    let mut fx = Fixture::new(store.clone());
+    let endpoint = WebhookEndpoint {
+        id: WebhookEndpointId::generate(t0(), &mut rand::rng()),
+        url: "https://hooks.example.com/t".into(),
+        description: None,
+        event_types: Vec::new(),
+        organization_id: None,
+        enabled: true,
+        disabled_reason: None,
+        secrets: vec![EndpointSecret {
+            secret: "whsec_aHVudGVyMi1odW50ZXIyLWh1bnRlcjI".into(),
+            created_at: t0(),
+            expires_at: None,
+        }],
+        created_at: t0(),
+        updated_at: t0(),
+        failing_since: None,
+        last_sequence: 0,
+    };
+    store.webhooks.create_endpoint(&endpoint).await.expect("create");
+    for n in 0..2 {
+        let event = fx.event(EventType::SessionRevoked, t0() + TimeDelta::minutes(n));
+        store.events.append_events(&[event]).await.expect("append");
+    }
+    assert_eq!(store.webhooks.fan_out(t0(), 10).await.expect("fan out"), 2);
+    let raw = raw_connection(&path);
+
+    raw.execute("UPDATE events SET type = 'session.hijacked' WHERE sequence = 1", [])
+        .expect("damage an event");
+    let lease = TimeDelta::minutes(5);
+    let claimed = store.webhooks.claim_deliveries(t0(), lease, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 1, "the readable one");
+    assert_eq!(claimed[0].delivery.event.sequence, 2);
+    let (status, error): (String, String) = raw
+        .query_row(
+            "SELECT status, last_error FROM webhook_deliveries WHERE event_sequence = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the damaged one");
+    assert_eq!(status, "dead");
+    assert!(error.starts_with("the event cannot be read"), "{error}");
+
+    raw.execute("UPDATE webhook_endpoints SET secrets = '[{\"secret\": \"whsec_hunter2\"}]'", [])
+        .expect("damage the secrets");
+    let err = store.webhooks.get_endpoint(endpoint.id).await.expect_err("corrupt");
+    assert!(matches!(err, StoreError::Corrupt { table: "webhook_endpoints", .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    raw.execute("UPDATE webhook_endpoints SET secrets = '[]', event_types = '[\"nope\"]'", [])
+        .expect("damage the types");
+    let err = store.webhooks.list_endpoints().await.expect_err("corrupt");
+    assert!(matches!(err, StoreError::Corrupt { table: "webhook_endpoints", .. }), "{err:?}");
+
+    // Past the schema's CHECK (which SQLite lets `ignore_check_constraints` switch off).
+    raw.execute_batch(
+        "PRAGMA ignore_check_constraints = ON; \
+         UPDATE webhook_deliveries SET status = 'lost' WHERE event_sequence = 2; \
+         UPDATE events SET type = 'session.revoked';",
+    )
+    .expect("damage a status");
+    let err =
+        store.webhooks.list_deliveries(&DeliveryFilter::default(), 10).await.expect_err("corrupt");
+    assert!(matches!(err, StoreError::Corrupt { table: "webhook_deliveries", .. }), "{err:?}");
 }
 
 /// Polls a future once: reads, and writes whose lock is free, finish on the calling thread
