@@ -105,14 +105,13 @@ fn create_sessions(c: &mut Criterion, rt: &Runtime, backend: Backend) {
                         let world = world.clone();
                         async move {
                             let (organization, member) = world.member(i);
-                            let request = CreateSession::new(organization, member).with_factor(
-                                FactorInput {
+                            let request =
+                                CreateSession::new(organization, member).with_factor(FactorInput {
                                     factor_type: FactorType::MagicLink,
                                     delivery_method: DeliveryMethod::Email,
                                     last_authenticated_at: None,
                                     detail: None,
-                                },
-                            );
+                                });
                             black_box(
                                 world.service.create_session(request).await.expect("created"),
                             );

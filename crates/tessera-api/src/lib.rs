@@ -34,9 +34,9 @@ pub use crate::{
     random::{OsRandom, RandomSource, SeededRandom},
     service::{
         AddFactor, Authenticate, Authenticated, CreateMember, CreateOrganization, CreateSession,
-        Credential, EVENTS_PAGE_MAX, Exchange, IP_ADDRESS_MAX_CHARS, IssuedSession,
-        MEMBER_NAME_MAX_CHARS, MemberSessions, PENDING_MFA_LIFETIME, RETURN_URL_MAX_CHARS,
-        REVOCATION_CAPACITY, Revoke, SessionService, SignInMethod, USER_AGENT_MAX_CHARS,
-        UpdateMember, UpdateOrganization,
+        CreateWebhookEndpoint, Credential, EVENTS_PAGE_MAX, Exchange, IP_ADDRESS_MAX_CHARS,
+        IssuedSession, MEMBER_NAME_MAX_CHARS, MemberSessions, PENDING_MFA_LIFETIME,
+        RETURN_URL_MAX_CHARS, REVOCATION_CAPACITY, Revoke, SessionService, SignInMethod,
+        USER_AGENT_MAX_CHARS, UpdateMember, UpdateOrganization,
     },
 };

@@ -27,7 +27,8 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     deployment::{self, Bootstrap},
-    http::{self, AppState, EventView},
+    dispatcher::{Dispatcher, DispatcherConfig},
+    http::{self, AppState, DeliveryView, EndpointView, EventView},
     settings::{ServeArgs, ServiceArgs, StoreArgs},
 };
 
@@ -64,6 +65,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Events(EventCommand),
+    /// Webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhookCommand),
     /// JWT signing keys.
     #[command(subcommand)]
     Keys(KeyCommand),
@@ -156,6 +160,54 @@ pub enum EventCommand {
         /// Keep printing new events as they are committed, until interrupted.
         #[arg(long)]
         follow: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint; prints it with its signing secret (shown this once).
+    Add {
+        #[arg(long)]
+        url: String,
+        /// Only these event types (repeat or separate with commas; default: every type).
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<String>,
+        /// Only this organization's events (its id).
+        #[arg(long)]
+        organization: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Every endpoint (never their secrets).
+    List,
+    /// Delete an endpoint and its deliveries.
+    Remove {
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// A new signing secret; the old ones keep signing for 24 hours. Prints the new one.
+    RotateSecret {
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Re-enable a disabled endpoint.
+    Enable {
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Deliveries, newest last; `--dead` for the dead letters.
+    Deliveries {
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long)]
+        dead: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Send a delivery again now.
+    Retry {
+        #[arg(long)]
+        delivery: String,
     },
 }
 
@@ -266,6 +318,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Purge => purge(&operator().await?).await,
+        Command::Webhooks(command) => {
+            webhooks(&operator().await?, settings.webhook_policy(), command).await
+        }
         Command::Events(EventCommand::List {
             organization,
             member,
@@ -353,6 +408,90 @@ fn member_ref(value: &str) -> Result<MemberRef, String> {
 
 fn print_json(value: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+/// The operator's webhook commands: the same checks and answers as the HTTP routes.
+async fn webhooks(
+    service: &SessionService,
+    policy: tessera_webhooks::TargetPolicy,
+    command: WebhookCommand,
+) -> Result<(), String> {
+    let api = |e: http::ApiError| e.message;
+    let failed = |e: tessera_api::ServiceError| e.to_string();
+    let endpoint_id = |value: &str| {
+        uuid::Uuid::parse_str(value)
+            .map(tessera_store::WebhookEndpointId::from_uuid)
+            .map_err(|_| "--endpoint must be an endpoint id (a UUID)".to_owned())
+    };
+    match command {
+        WebhookCommand::Add { url, types, organization, description } => {
+            let secret = http::new_secret().map_err(api)?;
+            let request = tessera_api::CreateWebhookEndpoint {
+                url: http::checked_url(policy, &url).map_err(api)?,
+                description: http::description(description).map_err(api)?,
+                event_types: http::event_types(&types).map_err(api)?,
+                organization_id: http::organization(organization.as_deref()).map_err(api)?,
+                secret: secret.expose().to_string(),
+            };
+            let endpoint = service.create_webhook_endpoint(request).await.map_err(failed)?;
+            print_json(&json!({
+                "endpoint": EndpointView::from(&endpoint),
+                "secret": secret.expose().to_string(),
+            }));
+        }
+        WebhookCommand::List => {
+            let endpoints = service.list_webhook_endpoints().await.map_err(failed)?;
+            let views: Vec<EndpointView> = endpoints.iter().map(EndpointView::from).collect();
+            print_json(&json!({ "endpoints": views }));
+        }
+        WebhookCommand::Remove { endpoint } => {
+            service.delete_webhook_endpoint(endpoint_id(&endpoint)?).await.map_err(failed)?;
+            print_json(&json!({ "deleted": endpoint }));
+        }
+        WebhookCommand::RotateSecret { endpoint } => {
+            let secret = http::new_secret().map_err(api)?;
+            let endpoint = service
+                .rotate_webhook_secret(
+                    endpoint_id(&endpoint)?,
+                    secret.expose().to_string(),
+                    http::SECRET_ROTATION_OVERLAP,
+                )
+                .await
+                .map_err(failed)?;
+            print_json(&json!({
+                "endpoint": EndpointView::from(&endpoint),
+                "secret": secret.expose().to_string(),
+            }));
+        }
+        WebhookCommand::Enable { endpoint } => {
+            let update =
+                tessera_store::EndpointUpdate { enabled: Some(true), ..Default::default() };
+            let endpoint = service
+                .update_webhook_endpoint(endpoint_id(&endpoint)?, update)
+                .await
+                .map_err(failed)?;
+            print_json(&json!({ "endpoint": EndpointView::from(&endpoint) }));
+        }
+        WebhookCommand::Deliveries { endpoint, dead, limit } => {
+            let filter = tessera_store::DeliveryFilter {
+                endpoint_id: endpoint.as_deref().map(endpoint_id).transpose()?,
+                status: dead.then_some(tessera_store::DeliveryStatus::Dead),
+                after: None,
+            };
+            let deliveries =
+                service.list_webhook_deliveries(&filter, limit).await.map_err(failed)?;
+            let views: Vec<DeliveryView> = deliveries.iter().map(DeliveryView::from).collect();
+            print_json(&json!({ "deliveries": views }));
+        }
+        WebhookCommand::Retry { delivery } => {
+            let id = uuid::Uuid::parse_str(&delivery)
+                .map(tessera_store::DeliveryId::from_uuid)
+                .map_err(|_| "--delivery must be a delivery id (a UUID)".to_owned())?;
+            let delivery = service.retry_webhook_delivery(id).await.map_err(failed)?;
+            print_json(&json!({ "delivery": DeliveryView::from(&delivery) }));
+        }
+    }
+    Ok(())
 }
 
 /// Prints events as JSON lines; with `follow`, polls for new ones every second, from the last
@@ -467,8 +606,19 @@ async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> R
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
+    // Every node dispatches webhooks; the store's leases keep them from sending one twice.
+    let dispatcher = Dispatcher::new(
+        service.acting(Actor::System, RequestContext::default()),
+        DispatcherConfig {
+            timeout: Duration::from_secs(args.webhook_timeout_seconds),
+            allow_private_targets: settings.webhook_allow_private_targets,
+            ..DispatcherConfig::default()
+        },
+    )?;
+    let dispatching = tokio::spawn(dispatcher.run(stopped.clone()));
     let limits = args.connection_limits();
-    let state = AppState::new(service, bootstrap.credentials().clone());
+    let state = AppState::new(service, bootstrap.credentials().clone())
+        .with_webhook_policy(settings.webhook_policy());
     let app = http::router_with_limits(state, args.request_limits());
     let api = http::serve(listener, app, limits, until_stopped(stopped.clone()));
     let metrics = async {
@@ -478,6 +628,8 @@ async fn serve(store: &StoreArgs, settings: &ServiceArgs, args: &ServeArgs) -> R
         }
     };
     tokio::join!(api, metrics);
+    // A delivery cut off here is sent again by the next node or start (its lease runs out).
+    dispatching.abort();
     if let Some(purger) = purger {
         purger.abort();
     }

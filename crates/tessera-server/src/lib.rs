@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod deployment;
+pub mod dispatcher;
 pub mod http;
 pub mod settings;

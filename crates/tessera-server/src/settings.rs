@@ -133,12 +133,22 @@ pub struct ServiceArgs {
     /// Also record `session.purged`, one event per purge run that deleted sessions.
     #[arg(long, env = "TESSERA_RECORD_PURGE_EVENTS", global = true)]
     pub record_purge_events: bool,
+    /// Let webhook endpoints name private, loopback, link-local and other internal addresses
+    /// (refused by default: a webhook must not become a way into the internal network). For
+    /// development and tests on one machine.
+    #[arg(long, env = "TESSERA_WEBHOOK_ALLOW_PRIVATE_TARGETS", global = true)]
+    pub webhook_allow_private_targets: bool,
 }
 
 /// The longest event retention, in days (ten years).
 const MAX_EVENT_RETENTION_DAYS: i64 = 3650;
 
 impl ServiceArgs {
+    /// Which webhook targets endpoints may name.
+    pub fn webhook_policy(&self) -> tessera_webhooks::TargetPolicy {
+        tessera_webhooks::TargetPolicy { allow_private: self.webhook_allow_private_targets }
+    }
+
     pub fn build(&self, store: Store, project_id: &str) -> Result<SessionService, String> {
         let mut config = ServiceConfig::new(project_id);
         config.default_session_duration =
@@ -222,6 +232,11 @@ pub struct ServeArgs {
           default_value_t = ConnectionLimits::DEFAULT_SHUTDOWN_TIMEOUT.as_secs(),
           value_parser = |text: &str| in_range(text, 0..=3600_u64, "seconds"))]
     pub shutdown_timeout_seconds: u64,
+    /// Seconds one webhook delivery attempt may take before it counts as failed (1..=60).
+    #[arg(long, env = "TESSERA_WEBHOOK_TIMEOUT_SECONDS",
+          default_value_t = tessera_webhooks::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = |text: &str| in_range(text, 1..=60_u64, "seconds"))]
+    pub webhook_timeout_seconds: u64,
 }
 
 impl ServeArgs {

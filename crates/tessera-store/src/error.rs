@@ -147,12 +147,11 @@ impl StoreError {
             Self::NotFound(Entity::Session) => ErrorType::SessionNotFound,
             // The catalog has no kind for webhooks yet: an HTTP layer that serves them matches
             // these two itself (a 404) before falling back on this.
-            Self::NotFound(
-                Entity::SigningKey
-                | Entity::Deployment
-                | Entity::WebhookEndpoint
-                | Entity::WebhookDelivery,
-            ) => ErrorType::InternalServerError,
+            Self::NotFound(Entity::WebhookEndpoint) => ErrorType::WebhookEndpointNotFound,
+            Self::NotFound(Entity::WebhookDelivery) => ErrorType::WebhookDeliveryNotFound,
+            Self::NotFound(Entity::SigningKey | Entity::Deployment) => {
+                ErrorType::InternalServerError
+            }
             Self::Conflict(Constraint::OrganizationSlug) => ErrorType::OrganizationSlugAlreadyUsed,
             Self::Conflict(Constraint::MemberEmail) => ErrorType::DuplicateEmail,
             Self::Conflict(Constraint::MemberExternalId | Constraint::OrganizationExternalId) => {

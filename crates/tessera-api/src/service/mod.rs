@@ -15,6 +15,7 @@ mod maintenance;
 pub(crate) mod polar;
 mod revoked;
 mod sessions;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use self::{
         IP_ADDRESS_MAX_CHARS, IssuedSession, MemberSessions, PENDING_MFA_LIFETIME,
         RETURN_URL_MAX_CHARS, Revoke, SignInMethod, USER_AGENT_MAX_CHARS,
     },
+    webhooks::CreateWebhookEndpoint,
 };
 use crate::{
     clock::{Clock, SystemClock},

@@ -108,6 +108,16 @@ formats! {
     MemberLookup,
     /// Audit-log event types, comma-separated.
     EventTypes,
+    /// One audit-log event type.
+    EventType,
+    /// A Tessera id, or `""` for none.
+    IdOrEmpty,
+    /// A webhook endpoint's URL.
+    WebhookUrl,
+    /// A webhook endpoint's description.
+    WebhookDescription,
+    /// A webhook delivery's status.
+    DeliveryStatus,
 }
 
 /// What the document says that only the running deployment knows.
@@ -471,6 +481,32 @@ fn formats(deployment: &Deployment<'_>) -> Vec<(&'static str, Value)> {
         ),
         ("MfaPolicy", json!({"enum": ["", "OPTIONAL", "REQUIRED_FOR_ALL"]})),
         ("EventTypes", event_types()),
+        (
+            "EventType",
+            json!({"enum": core::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>()}),
+        ),
+        ("IdOrEmpty", json!({"anyOf": [{"const": ""}, reference("Id")]})),
+        (
+            "WebhookUrl",
+            json!({
+                "type": "string",
+                "format": "uri",
+                "pattern": "^https?://",
+                "maxLength": tessera_webhooks::MAX_URL_LEN,
+                "description": "An absolute http(s) URL without user info. Private, loopback and \
+                    link-local targets are refused (`400 invalid_webhook_url`) unless the \
+                    deployment allows them, so a well-formed URL may still be refused.",
+            }),
+        ),
+        (
+            "WebhookDescription",
+            json!({
+                "type": "string",
+                "maxLength": super::webhooks::DESCRIPTION_MAX_CHARS,
+                "pattern": format!("^[^{CONTROL}]*$"),
+            }),
+        ),
+        ("DeliveryStatus", json!({"enum": ["pending", "delivered", "dead"]})),
         ("Minutes", minutes.clone()),
         ("IdleTimeoutMinutes", json!({"anyOf": [{"const": 0}, minutes]})),
         (

@@ -12,7 +12,10 @@
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
-    sync::{Mutex, OnceLock, PoisonError},
+    sync::{
+        Mutex, OnceLock, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -58,6 +61,17 @@ pub(super) fn record(method: &Method, route: &str, status: u16, elapsed: Duratio
     entry.seconds += elapsed.as_secs_f64();
 }
 
+/// The webhook backlog as the dispatcher last saw it: deliveries due and not yet delivered, and
+/// the age of the oldest one in seconds (`f64` bits).
+static WEBHOOK_PENDING: AtomicU64 = AtomicU64::new(0);
+static WEBHOOK_OLDEST_SECONDS: AtomicU64 = AtomicU64::new(0);
+
+/// Records the webhook backlog (the dispatcher does, every round).
+pub(crate) fn set_webhook_backlog(pending: u64, oldest_pending_seconds: f64) {
+    WEBHOOK_PENDING.store(pending, Ordering::Relaxed);
+    WEBHOOK_OLDEST_SECONDS.store(oldest_pending_seconds.to_bits(), Ordering::Relaxed);
+}
+
 /// The metrics listener's router: `GET /metrics` and nothing else (its requests are not counted).
 pub(super) fn router() -> Router {
     Router::new()
@@ -86,6 +100,13 @@ async fn render() -> impl IntoResponse {
         let _ =
             writeln!(out, "tessera_http_request_duration_seconds_count{{{labels}}} {}", s.count);
     }
+    out.push_str("# HELP tessera_webhook_backlog Webhook deliveries due and not yet delivered.\n");
+    out.push_str("# TYPE tessera_webhook_backlog gauge\n");
+    let _ = writeln!(out, "tessera_webhook_backlog {}", WEBHOOK_PENDING.load(Ordering::Relaxed));
+    out.push_str("# HELP tessera_webhook_oldest_pending_seconds Age of the oldest delivery due.\n");
+    out.push_str("# TYPE tessera_webhook_oldest_pending_seconds gauge\n");
+    let oldest = f64::from_bits(WEBHOOK_OLDEST_SECONDS.load(Ordering::Relaxed));
+    let _ = writeln!(out, "tessera_webhook_oldest_pending_seconds {oldest}");
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

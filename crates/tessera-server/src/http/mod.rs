@@ -19,7 +19,7 @@ mod extract;
 mod formats;
 mod limits;
 mod meta;
-mod metrics;
+pub(crate) mod metrics;
 mod openapi;
 mod parse;
 mod polar;
@@ -28,20 +28,27 @@ mod refresh;
 mod request_id;
 mod serve;
 mod sessions;
+mod webhooks;
 
 use std::sync::Arc;
 
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing};
 use tessera_api::SessionService;
 
-/// The audit log's wire shape, which the command line prints too.
-pub(crate) use self::events::EventView;
 pub use self::{
     auth::ProjectCredentials,
     error::ApiError,
     limits::RequestLimits,
     request_id::HEADER as REQUEST_ID_HEADER,
     serve::{ConnectionLimits, serve},
+};
+/// The audit log's wire shape, which the command line prints too.
+pub(crate) use self::{
+    events::EventView,
+    webhooks::{
+        DeliveryView, EndpointView, SECRET_ROTATION_OVERLAP, checked_url, description, event_types,
+        new_secret, organization,
+    },
 };
 
 /// Request bodies larger than this are refused with `payload_too_large` (custom claims are
@@ -56,6 +63,8 @@ pub struct AppState {
     health: Arc<meta::HealthProbe>,
     /// `/openapi.json` of this deployment, built on its first request.
     openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
+    /// Which webhook targets an endpoint may name (SSRF: no private addresses by default).
+    webhook_policy: tessera_webhooks::TargetPolicy,
 }
 
 impl AppState {
@@ -65,7 +74,18 @@ impl AppState {
             credentials,
             health: Arc::new(meta::health_probe()),
             openapi: Arc::default(),
+            webhook_policy: tessera_webhooks::TargetPolicy::default(),
         }
+    }
+
+    /// Lets webhook endpoints name these targets (`--webhook-allow-private-targets`).
+    pub fn with_webhook_policy(mut self, policy: tessera_webhooks::TargetPolicy) -> Self {
+        self.webhook_policy = policy;
+        self
+    }
+
+    pub(crate) fn webhook_policy(&self) -> tessera_webhooks::TargetPolicy {
+        self.webhook_policy
     }
 }
 
@@ -112,6 +132,14 @@ fn project_routes() -> Routes {
         get "/v1/b2b/rbac/policy" => sessions::policy,
         get "/v1/b2b/rbac/organizations/{organization_id}" => sessions::organization_policy,
         get "/v1/events" => events::list,
+        post "/v1/webhooks/endpoints" => webhooks::create_endpoint,
+        get "/v1/webhooks/endpoints" => webhooks::list_endpoints,
+        get "/v1/webhooks/endpoints/{endpoint_id}" => webhooks::get_endpoint,
+        put "/v1/webhooks/endpoints/{endpoint_id}" => webhooks::update_endpoint,
+        delete "/v1/webhooks/endpoints/{endpoint_id}" => webhooks::delete_endpoint,
+        post "/v1/webhooks/endpoints/{endpoint_id}/secret/rotate" => webhooks::rotate_secret,
+        get "/v1/webhooks/deliveries" => webhooks::list_deliveries,
+        post "/v1/webhooks/deliveries/{delivery_id}/retry" => webhooks::retry_delivery,
     }
 }
 

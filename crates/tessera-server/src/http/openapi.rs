@@ -16,7 +16,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{directory, events, formats, meta, polar, sessions};
+use super::{directory, events, formats, meta, polar, sessions, webhooks};
 
 /// The document; [`document`] builds it once.
 #[derive(OpenApi)]
@@ -47,6 +47,14 @@ use super::{directory, events, formats, meta, polar, sessions};
         sessions::policy,
         sessions::organization_policy,
         events::list,
+        webhooks::create_endpoint,
+        webhooks::list_endpoints,
+        webhooks::get_endpoint,
+        webhooks::update_endpoint,
+        webhooks::delete_endpoint,
+        webhooks::rotate_secret,
+        webhooks::list_deliveries,
+        webhooks::retry_delivery,
         polar::create_customer_session,
         polar::create_member_session,
         polar::introspect,
@@ -62,6 +70,7 @@ use super::{directory, events, formats, meta, polar, sessions};
         (name = "sessions", description = "Stytch B2B member sessions, and Tessera's create"),
         (name = "rbac", description = "Stytch B2B RBAC policy"),
         (name = "events", description = "Tessera's audit log"),
+        (name = "webhooks", description = "Tessera's webhook endpoints and deliveries"),
         (name = "polar", description = "Polar-compatible member sessions and customer portal"),
         (name = "operations", description = "Health and this document"),
     )
@@ -198,7 +207,7 @@ mod tests {
             .chain(public_routes().list)
             .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
             .collect();
-        assert_eq!(routed.len(), 25, "a route was registered twice");
+        assert_eq!(routed.len(), 33, "a route was registered twice");
         assert_eq!(documented(&doc()), routed);
     }
 
