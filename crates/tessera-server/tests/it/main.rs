@@ -23,3 +23,4 @@ mod process;
 mod processes;
 mod server;
 mod tenancy;
+mod webhooks;
