@@ -144,6 +144,14 @@ pub(crate) fn checked_url(
     policy: tessera_webhooks::TargetPolicy,
     value: &str,
 ) -> Result<String, ApiError> {
+    // A URI, not an IRI: a host in another script is written in punycode (`xn--…`), so that
+    // what is stored is what is requested.
+    if !value.is_ascii() {
+        return Err(ApiError::new(
+            ErrorType::InvalidWebhookUrl,
+            "url is refused: it must be ASCII (write an international host in punycode)",
+        ));
+    }
     WebhookUrl::parse(value, policy).map(|url| url.as_str().to_owned()).map_err(|e| {
         ApiError::new(ErrorType::InvalidWebhookUrl, format!("url is refused: {e} ({})", e.code()))
     })
@@ -171,8 +179,16 @@ pub(crate) fn new_secret() -> Result<WebhookSecret, ApiError> {
     })
 }
 
+/// The body of a create. Its fields sit in [`CreateEndpointFields`], flattened, so that only a
+/// JSON object is read as one (serde would otherwise take an array, field by field).
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CreateEndpointBody {
+    #[serde(flatten)]
+    fields: CreateEndpointFields,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct CreateEndpointFields {
     /// Where deliveries go: `https://…` (or `http://…`); private, loopback and link-local
     /// addresses are refused unless the deployment allows them.
     #[schema(value_type = formats::WebhookUrl)]
@@ -183,7 +199,7 @@ pub(super) struct CreateEndpointBody {
     /// Only these event types (default: every type).
     #[serde(default)]
     #[schema(value_type = Option<Vec<formats::EventType>>)]
-    event_types: Vec<String>,
+    event_types: Option<Vec<String>>,
     /// Only this organization's events (default: every organization's).
     #[serde(default)]
     #[schema(value_type = Option<formats::Id>)]
@@ -211,13 +227,13 @@ pub(crate) fn organization(value: Option<&str>) -> Result<Option<OrganizationId>
 pub(super) async fn create_endpoint(
     State(state): State<AppState>,
     request_id: RequestId,
-    ApiJson(body): ApiJson<CreateEndpointBody>,
+    ApiJson(CreateEndpointBody { fields: body }): ApiJson<CreateEndpointBody>,
 ) -> Answer {
     let secret = new_secret()?;
     let request = CreateWebhookEndpoint {
         url: checked_url(state.webhook_policy(), &body.url)?,
         description: description(body.description)?,
-        event_types: event_types(&body.event_types)?,
+        event_types: event_types(body.event_types.as_deref().unwrap_or_default())?,
         organization_id: organization(body.organization_id.as_deref())?,
         secret: secret.expose().to_string(),
     };
@@ -288,8 +304,15 @@ pub(super) async fn get_endpoint(
     Ok(ok(&request_id, EndpointResponse { endpoint: EndpointView::from(&endpoint) }))
 }
 
+/// The body of an update; see [`CreateEndpointBody`] for why its fields are flattened.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct UpdateEndpointBody {
+    #[serde(flatten)]
+    fields: UpdateEndpointFields,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct UpdateEndpointFields {
     #[serde(default)]
     #[schema(value_type = Option<formats::WebhookUrl>)]
     url: Option<String>,
@@ -329,7 +352,7 @@ pub(super) async fn update_endpoint(
     State(state): State<AppState>,
     request_id: RequestId,
     ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<UpdateEndpointBody>,
+    ApiJson(UpdateEndpointBody { fields: body }): ApiJson<UpdateEndpointBody>,
 ) -> Answer {
     let update = EndpointUpdate {
         url: body.url.as_deref().map(|u| checked_url(state.webhook_policy(), u)).transpose()?,
