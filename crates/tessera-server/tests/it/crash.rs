@@ -45,6 +45,7 @@ const WORKERS: usize = 8;
 #[derive(Debug, Clone)]
 struct Tracked {
     token: String,
+    session_id: String,
     /// The last step whose answer arrived.
     acked_step: u64,
     /// The last step sent (`acked_step`, or one more whose answer was lost to the kill).
@@ -223,8 +224,11 @@ async fn work(
             assert_eq!(status, StatusCode::OK, "create: {body}");
             answered.fetch_add(1, Ordering::SeqCst);
             let token = body["session_token"].as_str().unwrap().to_owned();
+            let session_id =
+                body["member_session"]["member_session_id"].as_str().unwrap().to_owned();
             sessions.lock().unwrap()[worker].push(Tracked {
                 token,
+                session_id,
                 acked_step: 0,
                 sent_step: 0,
                 revoke: Revoke::No,
@@ -275,6 +279,24 @@ async fn verify(
     checked: &mut Checked,
 ) {
     let snapshot = sessions.lock().unwrap().clone();
+    // The audit log commits with the change: every acknowledged create and revoke has its event
+    // after the kill (checked before the loop below resolves what was unacknowledged).
+    let logged = logged_session_events(api, base).await;
+    for session in snapshot.iter().flatten().filter(|s| !s.broken) {
+        checked.acknowledged += 1;
+        if !logged.contains(&("session.created".to_owned(), session.session_id.clone())) {
+            checked
+                .violations
+                .push(("lost event", format!("no session.created of {}", session.session_id)));
+        }
+        if session.revoke == Revoke::Done
+            && !logged.contains(&("session.revoked".to_owned(), session.session_id.clone()))
+        {
+            checked
+                .violations
+                .push(("lost event", format!("no session.revoked of {}", session.session_id)));
+        }
+    }
     for (worker, tracked) in snapshot.iter().enumerate() {
         for (index, session) in tracked.iter().enumerate().filter(|(_, s)| !s.broken) {
             let (status, body) = api
@@ -331,6 +353,36 @@ async fn verify(
                 }
             }
             sessions.lock().unwrap()[worker][index] = resolved;
+        }
+    }
+}
+
+/// Every `(type, session id)` of the log's `session.created` and `session.revoked` events.
+async fn logged_session_events(
+    api: &Api,
+    base: &str,
+) -> std::collections::HashSet<(String, String)> {
+    let mut logged = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let path =
+            format!("/v1/events?type=session.created,session.revoked&limit=1000&after={after}");
+        let (status, body) = api
+            .get(base, &path)
+            .await
+            .unwrap_or_else(|| panic!("the restarted server did not answer"));
+        assert_eq!(status, StatusCode::OK, "events: {body}");
+        let events = body["events"].as_array().cloned().unwrap_or_default();
+        for event in &events {
+            if let (Some(t), Some(id)) =
+                (event["type"].as_str(), event["member_session_id"].as_str())
+            {
+                logged.insert((t.to_owned(), id.to_owned()));
+            }
+        }
+        match body["next_cursor"].as_u64() {
+            Some(next) => after = next,
+            None => return logged,
         }
     }
 }
