@@ -13,6 +13,9 @@
 //!   `docs/benchmarks-authenticate.png` from their results (`bench.rs`). Needs PostgreSQL, installs
 //!   `wrk` with apt-get and matplotlib in `target/bench-venv` when missing. Never part of `test`:
 //!   benchmarks do not gate CI.
+//! - `counts [--ops K] [CASE...]`: instructions per operation of the hot paths (token parse +
+//!   hash, memory and SQLite authenticate, the HTTP authenticate route in-process) under
+//!   valgrind's callgrind (`counts.rs`). Never part of `test`.
 //! - `fuzz [--seconds N] [TARGET]`: builds the libFuzzer targets of `fuzz/` and runs each for N
 //!   seconds (`fuzz.rs`); `test` runs each for a few seconds.
 //! - `crash [--cycles N]`: kill -9 of the real server under concurrent writes, N cycles per
@@ -33,6 +36,7 @@ use std::{
 };
 
 mod bench;
+mod counts;
 mod crash;
 mod fuzz;
 mod multinode;
@@ -57,6 +61,11 @@ tasks:
               --quick       fewer samples and N up to 10^5 instead of 10^6
               --only NAME   run one of token, jwt, authenticate, sessions, http, peer, keep the
                             others' results, and regenerate the report from all of them
+  counts    instructions per operation under valgrind's callgrind (installs valgrind):
+            token parse + hash, memory and SQLite authenticate (10^4 sessions), the HTTP
+            authenticate route through the router in-process
+              --ops K       operations per case (default 1000)
+              CASE          only these (token, memory, sqlite, http)
   fuzz      build the libFuzzer targets of fuzz/ and run each one
               --seconds N   per target (default 60)
               TARGET        only this one (token_parse, slug, email, external_id,
@@ -81,6 +90,7 @@ fn main() -> ExitCode {
         Some("interop") => step("Stytch and Polar Python SDK interop", interop),
         Some("schema") => schema::schema(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("counts") => counts::counts(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("crash") => crash::crash(&args[1..]),
         Some("multinode") => multinode::multinode(&args[1..]),
