@@ -186,8 +186,8 @@ impl SignedIn {
         Self {
             token: issued.token.expose().to_owned(),
             jwt: issued.jwt.as_ref().map(|jwt| jwt.expose().to_owned()),
-            member: issued.session.member.clone(),
-            organization: issued.session.organization.clone(),
+            member: Member::clone(&issued.session.member),
+            organization: Organization::clone(&issued.session.organization),
         }
     }
 

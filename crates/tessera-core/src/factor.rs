@@ -604,16 +604,90 @@ fn detail_from(
 }
 
 /// The stored form, checked on the way in so a corrupted row cannot yield an incoherent factor.
-#[derive(Deserialize)]
+/// Every session lookup reads it, so it is read by hand ([`RawFactorVisitor`]) rather than
+/// through `#[serde(flatten)]`, which buffers the whole object first.
 struct RawFactor {
-    #[serde(rename = "type")]
     factor_type: FactorType,
     delivery_method: DeliveryMethod,
     created_at: DateTime<Utc>,
     last_authenticated_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    #[serde(flatten)]
+    /// The keys other than the five above (the detail object, if any).
     rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for RawFactor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RawFactorVisitor)
+    }
+}
+
+struct RawFactorVisitor;
+
+/// An instant of the stored form (`crate::instant`: chrono's RFC 3339, read fast).
+struct StoredInstant(DateTime<Utc>);
+
+impl<'de> Deserialize<'de> for StoredInstant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::instant::deserialize(deserializer).map(Self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RawFactorVisitor {
+    type Value = RawFactor;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an authentication factor object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawFactor, A::Error> {
+        use serde::de::Error as _;
+        fn once<T, E: serde::de::Error>(
+            slot: &mut Option<T>,
+            key: &'static str,
+            value: T,
+        ) -> Result<(), E> {
+            match slot.replace(value) {
+                None => Ok(()),
+                Some(_) => Err(E::duplicate_field(key)),
+            }
+        }
+        let (mut factor_type, mut delivery_method) = (None, None);
+        let (mut created_at, mut last_authenticated_at, mut updated_at) = (None, None, None);
+        let mut rest = serde_json::Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "type" => once(&mut factor_type, "type", map.next_value()?)?,
+                "delivery_method" => {
+                    once(&mut delivery_method, "delivery_method", map.next_value()?)?
+                }
+                "created_at" => {
+                    once(&mut created_at, "created_at", map.next_value::<StoredInstant>()?.0)?
+                }
+                "last_authenticated_at" => once(
+                    &mut last_authenticated_at,
+                    "last_authenticated_at",
+                    map.next_value::<StoredInstant>()?.0,
+                )?,
+                "updated_at" => {
+                    once(&mut updated_at, "updated_at", map.next_value::<StoredInstant>()?.0)?
+                }
+                _ => {
+                    rest.insert(key.into_owned(), map.next_value()?);
+                }
+            }
+        }
+        Ok(RawFactor {
+            factor_type: factor_type.ok_or_else(|| A::Error::missing_field("type"))?,
+            delivery_method: delivery_method
+                .ok_or_else(|| A::Error::missing_field("delivery_method"))?,
+            created_at: created_at.ok_or_else(|| A::Error::missing_field("created_at"))?,
+            last_authenticated_at: last_authenticated_at
+                .ok_or_else(|| A::Error::missing_field("last_authenticated_at"))?,
+            updated_at: updated_at.ok_or_else(|| A::Error::missing_field("updated_at"))?,
+            rest,
+        })
+    }
 }
 
 impl TryFrom<RawFactor> for AuthenticationFactor {

@@ -16,6 +16,7 @@ pub mod event;
 pub mod external_id;
 pub mod factor;
 pub mod id;
+pub mod instant;
 pub mod lifetime;
 pub mod member;
 pub mod metadata;

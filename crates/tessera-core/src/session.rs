@@ -1,5 +1,7 @@
 //! The member session, and the authenticated view of it (session + member + organization).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -61,11 +63,16 @@ impl MemberSession {
 }
 
 /// What a token lookup yields: the session with its member and organization, read together.
+///
+/// The member and the organization are shared (`Arc`): they change rarely and are the same for
+/// every session of the member, so a store may hand out the values it holds (the memory store's
+/// own, or a decoded row it cached) instead of a deep copy per lookup. They are read-only here;
+/// [`Arc::unwrap_or_clone`] gives an owned value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedSession {
     pub session: MemberSession,
-    pub member: Member,
-    pub organization: Organization,
+    pub member: Arc<Member>,
+    pub organization: Arc<Organization>,
 }
 
 impl AuthenticatedSession {

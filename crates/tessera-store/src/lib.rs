@@ -12,6 +12,8 @@
 //!
 //! Every backend passes the same conformance suite ([`testing`], feature `testing`).
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod decoded;
 pub mod deployment;
 pub mod error;
 #[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]

@@ -41,8 +41,10 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    organizations: HashMap<OrganizationId, Organization>,
-    members: HashMap<MemberId, Member>,
+    /// Shared with the lookups that return them (`AuthenticatedSession`): a write replaces the
+    /// value, so a reader's copy never changes under it.
+    organizations: HashMap<OrganizationId, Arc<Organization>>,
+    members: HashMap<MemberId, Arc<Member>>,
     sessions: HashMap<SessionId, StoredSession>,
     session_by_token: HashMap<TokenHash, SessionId>,
     signing_keys: Vec<SigningKey>,
@@ -185,9 +187,18 @@ impl State {
             OrganizationRef::Id(id) => self.organizations.get(id),
             OrganizationRef::Slug(slug) => self.organizations.values().find(|o| &o.slug == slug),
         }
+        .map(Arc::as_ref)
     }
 
     fn member_in(&self, organization_id: OrganizationId, member_id: MemberId) -> Option<&Member> {
+        self.shared_member_in(organization_id, member_id).map(Arc::as_ref)
+    }
+
+    fn shared_member_in(
+        &self,
+        organization_id: OrganizationId,
+        member_id: MemberId,
+    ) -> Option<&Arc<Member>> {
         self.members.get(&member_id).filter(|m| m.organization_id == organization_id)
     }
 
@@ -227,7 +238,7 @@ impl State {
     ) -> StoreResult<AuthenticatedSession> {
         let session = &stored.session;
         let member = self
-            .member_in(session.organization_id, session.member_id)
+            .shared_member_in(session.organization_id, session.member_id)
             .ok_or(StoreError::NotFound(Entity::Session))?;
         let organization = self
             .organizations
@@ -235,8 +246,8 @@ impl State {
             .ok_or(StoreError::NotFound(Entity::Session))?;
         let found = AuthenticatedSession {
             session: session.clone(),
-            member: member.clone(),
-            organization: organization.clone(),
+            member: Arc::clone(member),
+            organization: Arc::clone(organization),
         };
         if found.status(now).is_active() {
             Ok(found)
@@ -248,7 +259,7 @@ impl State {
     /// The condition every session write carries: the session is active at `now` under its
     /// organization's lifetime rules, so no write can revive an ended session.
     fn is_active(
-        organizations: &HashMap<OrganizationId, Organization>,
+        organizations: &HashMap<OrganizationId, Arc<Organization>>,
         stored: &StoredSession,
         now: DateTime<Utc>,
     ) -> bool {
@@ -395,7 +406,7 @@ impl OrganizationRepository for MemoryStore {
             return Err(StoreError::Conflict(Constraint::PrimaryKey));
         }
         state.check_organization_unique(organization)?;
-        state.organizations.insert(organization.id, organization.clone());
+        state.organizations.insert(organization.id, Arc::new(organization.clone()));
         state.append(events);
         Ok(())
     }
@@ -418,12 +429,12 @@ impl OrganizationRepository for MemoryStore {
         let mut updated = state
             .organizations
             .get(&organization_id)
-            .cloned()
+            .map(|o| Organization::clone(o))
             .ok_or(StoreError::NotFound(Entity::Organization))?;
         update.apply_to(&mut updated);
         updated.updated_at = now;
         state.check_organization_unique(&updated)?;
-        state.organizations.insert(organization_id, updated.clone());
+        state.organizations.insert(organization_id, Arc::new(updated.clone()));
         state.append(events);
         Ok(updated)
     }
@@ -453,7 +464,7 @@ impl OrganizationRepository for MemoryStore {
             .organizations
             .values()
             .filter(|o| after.is_none_or(|after| o.id > after))
-            .cloned()
+            .map(|o| Organization::clone(o))
             .collect();
         page.sort_by_key(|o| o.id);
         page.truncate(limit as usize);
@@ -472,7 +483,7 @@ impl MemberRepository for MemoryStore {
             return Err(StoreError::Conflict(Constraint::PrimaryKey));
         }
         state.check_member_unique(member)?;
-        state.members.insert(member.id, member.clone());
+        state.members.insert(member.id, Arc::new(member.clone()));
         state.append(events);
         Ok(())
     }
@@ -485,14 +496,24 @@ impl MemberRepository for MemoryStore {
         let state = self.read();
         let found = match member {
             MemberRef::Id(id) => state.member_in(organization_id, *id),
-            MemberRef::ExternalId(external_id) => state.members.values().find(|m| {
-                m.organization_id == organization_id && m.external_id.as_ref() == Some(external_id)
-            }),
+            MemberRef::ExternalId(external_id) => state
+                .members
+                .values()
+                .find(|m| {
+                    m.organization_id == organization_id
+                        && m.external_id.as_ref() == Some(external_id)
+                })
+                .map(Arc::as_ref),
             MemberRef::Email(email) => {
                 let email = email.normalized();
-                state.members.values().find(|m| {
-                    m.organization_id == organization_id && m.email_address.normalized() == email
-                })
+                state
+                    .members
+                    .values()
+                    .find(|m| {
+                        m.organization_id == organization_id
+                            && m.email_address.normalized() == email
+                    })
+                    .map(Arc::as_ref)
             }
         };
         found.cloned().ok_or(StoreError::NotFound(Entity::Member))
@@ -514,7 +535,7 @@ impl MemberRepository for MemoryStore {
         update.apply_to(&mut updated);
         updated.updated_at = now;
         state.check_member_unique(&updated)?;
-        state.members.insert(member_id, updated.clone());
+        state.members.insert(member_id, Arc::new(updated.clone()));
         state.append(events);
         Ok(updated)
     }
@@ -547,7 +568,7 @@ impl MemberRepository for MemoryStore {
             .values()
             .filter(|m| m.organization_id == organization_id)
             .filter(|m| after.is_none_or(|after| m.id > after))
-            .cloned()
+            .map(|m| Member::clone(m))
             .collect();
         page.sort_by_key(|m| m.id);
         page.truncate(limit as usize);

@@ -272,14 +272,22 @@ impl KeyRing {
         now: DateTime<Utc>,
     ) -> ServiceResult<Arc<KeySet>> {
         let retention = profile.retired_key_retention();
+        let previous = self.snapshot();
         let mut keys = Vec::new();
         for stored in self.repository.list_signing_keys().await? {
             if stored.retired_at.is_some_and(|retired_at| retired_at + retention <= now) {
                 ignore_not_found(self.repository.delete_signing_key(&stored.kid).await)?;
                 continue;
             }
-            if let Some(key) = LoadedKey::load(&stored)? {
-                keys.push(key);
+            // A key already loaded is reused, not parsed again (`LoadedKey::reloaded`).
+            let reloaded = previous
+                .iter()
+                .flat_map(|set| set.keys.iter())
+                .find(|key| key.kid == stored.kid)
+                .and_then(|key| key.reloaded(&stored));
+            match reloaded {
+                Some(key) => keys.push(key),
+                None => keys.extend(LoadedKey::load(&stored)?),
             }
         }
         keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));

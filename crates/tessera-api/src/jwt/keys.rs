@@ -4,7 +4,7 @@
 //! The `kid` of a generated key is its RFC 7638 JWK thumbprint (SHA-256, base64url): unique by
 //! construction and checkable by anyone holding the JWK.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use aws_lc_rs::{
     digest,
@@ -88,9 +88,12 @@ pub(crate) struct LoadedKey {
     pub(crate) algorithm: JwtAlgorithm,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) retired_at: Option<DateTime<Utc>>,
-    signer: Signer,
-    verifier: ParsedPublicKey,
+    /// Shared with the reloads that find the same stored key ([`Self::reloaded`]).
+    signer: Arc<Signer>,
+    verifier: Arc<ParsedPublicKey>,
     pub(crate) jwk: Jwk,
+    /// SHA-256 of the stored private and public keys: what makes a stored key the same one.
+    stored_digest: [u8; 32],
 }
 
 impl fmt::Debug for LoadedKey {
@@ -153,15 +156,43 @@ impl LoadedKey {
             algorithm,
             created_at: stored.created_at,
             retired_at: stored.retired_at,
-            signer,
-            verifier,
+            signer: Arc::new(signer),
+            verifier: Arc::new(verifier),
             jwk,
+            stored_digest: stored_digest(stored),
         }))
+    }
+
+    /// This key as `stored` now says (its retirement), if `stored` is this very key: same kid,
+    /// algorithm, creation instant and key bytes. Such a key was parsed and checked when first
+    /// loaded, so a reload reuses it instead of parsing it and signing its certificate again
+    /// (milliseconds for RSA, inside the reload every signer waits for).
+    pub(crate) fn reloaded(&self, stored: &SigningKey) -> Option<Self> {
+        let same = self.kid == stored.kid
+            && JwtAlgorithm::parse(&stored.algorithm) == Some(self.algorithm)
+            && self.created_at == stored.created_at
+            && self.stored_digest == stored_digest(stored);
+        same.then(|| Self {
+            kid: self.kid.clone(),
+            algorithm: self.algorithm,
+            created_at: self.created_at,
+            retired_at: stored.retired_at,
+            signer: Arc::clone(&self.signer),
+            verifier: Arc::clone(&self.verifier),
+            jwk: self.jwk.clone(),
+            stored_digest: self.stored_digest,
+        })
+    }
+
+    /// Whether `other` holds this key's parsed material (not a copy parsed again).
+    #[cfg(test)]
+    pub(crate) fn shares_parsed_key_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.signer, &other.signer) && Arc::ptr_eq(&self.verifier, &other.verifier)
     }
 
     /// Signs `message` (the JWS signing input).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match &self.signer {
+        match self.signer.as_ref() {
             Signer::Rsa(pair) => {
                 let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
@@ -181,6 +212,16 @@ impl LoadedKey {
     pub(crate) fn is_active(&self) -> bool {
         self.retired_at.is_none()
     }
+}
+/// SHA-256 over the stored private key's DER, then the public key's.
+fn stored_digest(stored: &SigningKey) -> [u8; 32] {
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(&(stored.private_key_der.len() as u64).to_le_bytes());
+    context.update(&stored.private_key_der);
+    context.update(&stored.public_key_der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
 }
 
 fn is_kid_byte(b: u8) -> bool {

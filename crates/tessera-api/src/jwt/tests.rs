@@ -7,7 +7,7 @@ use base64::{
     Engine as _,
     engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD},
 };
-use chrono::{TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::{
@@ -54,6 +54,35 @@ fn thumbprint_matches_rfc7638_example() {
         x5t_s256: None,
     };
     assert_eq!(keys::thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+}
+
+#[test]
+fn a_reload_reuses_a_loaded_key_only_when_the_stored_key_is_the_same() {
+    for algorithm in [JwtAlgorithm::Rs256, JwtAlgorithm::EdDsa] {
+        let (stored, key) = loaded(algorithm);
+        let again = key.reloaded(&stored).expect("the same stored key");
+        assert!(again.shares_parsed_key_with(&key));
+        assert_eq!(again.jwk, key.jwk);
+        let signature = again.sign(b"message").unwrap();
+        assert!(key.verifies(b"message", &signature));
+
+        // Retired elsewhere: reused, and retired here too.
+        let retired =
+            tessera_store::SigningKey { retired_at: Some(stored.created_at), ..stored.clone() };
+        let again = key.reloaded(&retired).expect("the same key, retired");
+        assert_eq!(again.retired_at, retired.retired_at);
+        assert!(!again.is_active());
+
+        // Other key bytes under the same kid (a damaged or replaced row): parsed again.
+        let (other, _) = loaded(algorithm);
+        let replaced = tessera_store::SigningKey { kid: stored.kid.clone(), ..other };
+        assert!(key.reloaded(&replaced).is_none());
+        let moved = tessera_store::SigningKey {
+            created_at: stored.created_at + TimeDelta::seconds(1),
+            ..stored
+        };
+        assert!(key.reloaded(&moved).is_none());
+    }
 }
 
 #[test]

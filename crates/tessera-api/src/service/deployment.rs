@@ -33,32 +33,32 @@ impl SessionService {
     /// # }).unwrap();
     /// ```
     pub async fn deployment(&self) -> ServiceResult<Option<Deployment>> {
-        Ok(self.store.deployment.get_deployment().await?)
+        Ok(self.shared.store.deployment.get_deployment().await?)
     }
 
     /// Stores `candidate` unless a deployment exists, and returns the stored one: nodes starting
     /// at once on one store agree on the first writer's.
     pub async fn init_deployment(&self, candidate: &Deployment) -> ServiceResult<Deployment> {
-        Ok(self.store.deployment.init_deployment(candidate).await?)
+        Ok(self.shared.store.deployment.init_deployment(candidate).await?)
     }
 
     /// Replaces the API secret's hash (secret rotation): the old secret stops working on every
     /// node at its next credential refresh. `NotFound(Deployment)` if there is no deployment.
     pub async fn set_api_secret_hash(&self, secret_hash: &[u8; 32]) -> ServiceResult<()> {
         let events =
-            self.record(tessera_core::EventType::ApiSecretRotated, self.clock.now(), |e| e);
-        Ok(self.store.deployment.set_deployment_secret(secret_hash, &events).await?)
+            self.record(tessera_core::EventType::ApiSecretRotated, self.shared.clock.now(), |e| e);
+        Ok(self.shared.store.deployment.set_deployment_secret(secret_hash, &events).await?)
     }
 
     /// Whether the store answers, by its cheapest query (the one-row deployment record): `Ok`
     /// or the store's error. Scans nothing, so a health check every second costs nothing.
     pub async fn check_store_health(&self) -> ServiceResult<()> {
-        self.store.deployment.get_deployment().await?;
+        self.shared.store.deployment.get_deployment().await?;
         Ok(())
     }
 
     /// The storage backend's name: `memory`, `sqlite`, `postgres` or `custom`.
     pub fn store_backend(&self) -> &'static str {
-        self.store.backend()
+        self.shared.store.backend()
     }
 }

@@ -105,10 +105,10 @@ impl SessionService {
         &self,
         request: CreateOrganization,
     ) -> ServiceResult<Organization> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let mut settings = request.settings;
         settings.session_limit = SessionLimit::resolve(
-            self.config.default_session_limit,
+            self.shared.config.default_session_limit,
             request.session_limit,
             request.session_limit_behavior,
         );
@@ -126,7 +126,7 @@ impl SessionService {
         let events = self.record(EventType::OrganizationCreated, now, |e| {
             e.organization(organization.id).with("organization_slug", organization.slug.as_str())
         });
-        self.store.organizations.create_organization(&organization, &events).await?;
+        self.shared.store.organizations.create_organization(&organization, &events).await?;
         Ok(organization)
     }
 
@@ -134,7 +134,7 @@ impl SessionService {
         &self,
         organization: &OrganizationRef,
     ) -> ServiceResult<Organization> {
-        Ok(self.store.organizations.get_organization(organization).await?)
+        Ok(self.shared.store.organizations.get_organization(organization).await?)
     }
 
     /// Writes the fields `update` names, and only them.
@@ -143,17 +143,18 @@ impl SessionService {
         organization: &OrganizationRef,
         update: UpdateOrganization,
     ) -> ServiceResult<Organization> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let organization_id = match organization {
             OrganizationRef::Id(id) => *id,
             OrganizationRef::Slug(_) => {
-                self.store.organizations.get_organization(organization).await?.id
+                self.shared.store.organizations.get_organization(organization).await?.id
             }
         };
         let events = self.record(EventType::OrganizationUpdated, now, |e| {
             e.organization(organization_id).with("changed", update.changed_fields())
         });
         Ok(self
+            .shared
             .store
             .organizations
             .update_organization(organization_id, &update, now, &events)
@@ -165,11 +166,11 @@ impl SessionService {
         &self,
         organization: &OrganizationRef,
     ) -> ServiceResult<OrganizationId> {
-        let organization = self.store.organizations.get_organization(organization).await?;
-        let events = self.record(EventType::OrganizationDeleted, self.clock.now(), |e| {
+        let organization = self.shared.store.organizations.get_organization(organization).await?;
+        let events = self.record(EventType::OrganizationDeleted, self.shared.clock.now(), |e| {
             e.organization(organization.id).with("organization_slug", organization.slug.as_str())
         });
-        self.store.organizations.delete_organization(organization.id, &events).await?;
+        self.shared.store.organizations.delete_organization(organization.id, &events).await?;
         Ok(organization.id)
     }
 
@@ -178,7 +179,7 @@ impl SessionService {
         after: Option<OrganizationId>,
         limit: u32,
     ) -> ServiceResult<Vec<Organization>> {
-        Ok(self.store.organizations.list_organizations(after, limit).await?)
+        Ok(self.shared.store.organizations.list_organizations(after, limit).await?)
     }
 
     /// Creates a member; their explicit roles must be defined by the policy.
@@ -187,10 +188,10 @@ impl SessionService {
         organization: &OrganizationRef,
         request: CreateMember,
     ) -> ServiceResult<(Member, Organization)> {
-        self.policy.check_assignable(&request.roles)?;
+        self.shared.policy.check_assignable(&request.roles)?;
         check_name(request.name.as_ref())?;
-        let organization = self.store.organizations.get_organization(organization).await?;
-        let now = self.clock.now();
+        let organization = self.shared.store.organizations.get_organization(organization).await?;
+        let now = self.shared.clock.now();
         let member = Member {
             id: MemberId::generate(now, &mut self.rng()),
             organization_id: organization.id,
@@ -206,7 +207,7 @@ impl SessionService {
         let events = self.record(EventType::MemberCreated, now, |e| {
             e.organization(organization.id).member(member.id).with("roles", roles(&member.roles))
         });
-        self.store.members.create_member(&member, &events).await?;
+        self.shared.store.members.create_member(&member, &events).await?;
         Ok((member, organization))
     }
 
@@ -215,8 +216,8 @@ impl SessionService {
         organization: &OrganizationRef,
         member: &MemberRef,
     ) -> ServiceResult<(Member, Organization)> {
-        let organization = self.store.organizations.get_organization(organization).await?;
-        let member = self.store.members.get_member(organization.id, member).await?;
+        let organization = self.shared.store.organizations.get_organization(organization).await?;
+        let member = self.shared.store.members.get_member(organization.id, member).await?;
         Ok((member, organization))
     }
 
@@ -229,12 +230,12 @@ impl SessionService {
         update: UpdateMember,
     ) -> ServiceResult<(Member, Organization)> {
         if let Some(roles) = &update.roles {
-            self.policy.check_assignable(roles)?;
+            self.shared.policy.check_assignable(roles)?;
         }
         if let Some(name) = &update.name {
             check_name(name.as_ref())?;
         }
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let (member, organization) = self.get_member(organization, member).await?;
         let subject =
             |e: tessera_core::EventRecord| e.organization(organization.id).member(member.id);
@@ -249,6 +250,7 @@ impl SessionService {
             }));
         }
         let member = self
+            .shared
             .store
             .members
             .update_member(organization.id, member.id, &update, now, &events)
@@ -263,10 +265,10 @@ impl SessionService {
         member: &MemberRef,
     ) -> ServiceResult<(MemberId, Organization)> {
         let (member, organization) = self.get_member(organization, member).await?;
-        let events = self.record(EventType::MemberDeleted, self.clock.now(), |e| {
+        let events = self.record(EventType::MemberDeleted, self.shared.clock.now(), |e| {
             e.organization(organization.id).member(member.id)
         });
-        self.store.members.delete_member(organization.id, member.id, &events).await?;
+        self.shared.store.members.delete_member(organization.id, member.id, &events).await?;
         Ok((member.id, organization))
     }
 
@@ -274,7 +276,7 @@ impl SessionService {
     /// project credentials, such as Polar's `POST /v1/member-sessions/`, which names only the
     /// member.
     pub async fn locate_member(&self, member_id: MemberId) -> ServiceResult<OrganizationId> {
-        Ok(self.store.members.find_member_organization(member_id).await?)
+        Ok(self.shared.store.members.find_member_organization(member_id).await?)
     }
 
     pub async fn list_members(
@@ -283,8 +285,8 @@ impl SessionService {
         after: Option<MemberId>,
         limit: u32,
     ) -> ServiceResult<(Vec<Member>, Organization)> {
-        let organization = self.store.organizations.get_organization(organization).await?;
-        let members = self.store.members.list_members(organization.id, after, limit).await?;
+        let organization = self.shared.store.organizations.get_organization(organization).await?;
+        let members = self.shared.store.members.list_members(organization.id, after, limit).await?;
         Ok((members, organization))
     }
 }

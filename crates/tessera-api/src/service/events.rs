@@ -33,6 +33,6 @@ impl SessionService {
     /// # }).unwrap();
     /// ```
     pub async fn list_events(&self, filter: &EventFilter, limit: u32) -> ServiceResult<Vec<Event>> {
-        Ok(self.store.events.list_events(filter, limit.clamp(1, EVENTS_PAGE_MAX)).await?)
+        Ok(self.shared.store.events.list_events(filter, limit.clamp(1, EVENTS_PAGE_MAX)).await?)
     }
 }

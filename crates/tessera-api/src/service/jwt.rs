@@ -20,7 +20,7 @@ impl SessionService {
     /// signing key first. Creates the deployment's first key if there is none yet. Serve it at
     /// `GET /v1/b2b/sessions/jwks/{project_id}`.
     pub async fn jwks(&self) -> ServiceResult<Jwks> {
-        self.keys.jwks(&self.config.jwt, self.clock.now()).await
+        self.shared.keys.jwks(&self.shared.config.jwt, self.shared.clock.now()).await
     }
 
     /// Makes a new signing key, which signs from now on, and retires every other one: a retired
@@ -29,11 +29,12 @@ impl SessionService {
     /// Other nodes pick the new key up within [`crate::JwtProfile::key_cache_ttl`]. Returns the
     /// new key's `kid`.
     pub async fn rotate_signing_key(&self) -> ServiceResult<String> {
-        let now = self.clock.now();
-        self.keys
-            .rotate(&self.config.jwt, now, |kid| {
+        let now = self.shared.clock.now();
+        self.shared
+            .keys
+            .rotate(&self.shared.config.jwt, now, |kid| {
                 self.record(tessera_core::EventType::SigningKeyRotated, now, |e| {
-                    e.with("kid", kid).with("algorithm", self.config.jwt.algorithm.as_str())
+                    e.with("kid", kid).with("algorithm", self.shared.config.jwt.algorithm.as_str())
                 })
             })
             .await
@@ -44,7 +45,7 @@ impl SessionService {
     /// its JWT after all. Always signs (no reuse). Refused (`mfa_required`) for a session that
     /// does not meet its organization's MFA policy: no such session ever carries a JWT.
     pub async fn session_jwt(&self, found: &AuthenticatedSession) -> ServiceResult<SessionJwt> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let key = self.signing_key(now).await?;
         self.mint_jwt(&key, found, &self.session_roles(found), now)
     }
@@ -69,23 +70,23 @@ impl SessionService {
         jwt: &str,
         options: LocalVerification,
     ) -> ServiceResult<LocalSession> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let rules = TimeRules {
             leeway: options.leeway.max(TimeDelta::zero()),
             check_expiry: true,
             max_token_age: options.max_token_age,
         };
         let (claims, kid) = jwt::verify_jwt(
-            &self.keys,
+            &self.shared.keys,
             jwt,
-            &self.config.jwt,
-            &self.config.claim_namespaces,
+            &self.shared.config.jwt,
+            &self.shared.config.claim_namespaces,
             rules,
             now,
         )
         .await?;
         let local = claims.into_local(kid);
-        if self.revoked.is_revoked(
+        if self.shared.revoked.is_revoked(
             local.session_id,
             local.organization_id,
             local.member_id,
@@ -108,20 +109,21 @@ impl SessionService {
         now: DateTime<Utc>,
     ) -> ServiceResult<AuthenticatedSession> {
         let rules = TimeRules {
-            leeway: self.config.jwt.clock_skew,
+            leeway: self.shared.config.jwt.clock_skew,
             check_expiry: false,
-            max_token_age: Some(self.config.jwt.max_refresh_age),
+            max_token_age: Some(self.shared.config.jwt.max_refresh_age),
         };
         let (claims, _) = jwt::verify_jwt(
-            &self.keys,
+            &self.shared.keys,
             jwt,
-            &self.config.jwt,
-            &self.config.claim_namespaces,
+            &self.shared.config.jwt,
+            &self.shared.config.claim_namespaces,
             rules,
             now,
         )
         .await?;
         let found = self
+            .shared
             .store
             .sessions
             .find_session_by_id(claims.organization.organization_id, claims.session.id, now)
@@ -139,7 +141,7 @@ impl SessionService {
     /// The key the next JWT is signed with; taken before an operation's first write, so that a
     /// key-table failure refuses the operation instead of leaving it half done.
     pub(super) async fn signing_key(&self, now: DateTime<Utc>) -> ServiceResult<Arc<LoadedKey>> {
-        self.keys.signer(&self.config.jwt, now).await
+        self.shared.keys.signer(&self.shared.config.jwt, now).await
     }
 
     /// A JWT of `found` (as it is after the operation's writes) with `roles`, issued at `now`.
@@ -155,7 +157,14 @@ impl SessionService {
         if !found.meets_mfa_policy() {
             return Err(tessera_core::Error::MfaRequired.into());
         }
-        Ok(jwt::mint(key, &self.config.jwt, &self.config.claim_namespaces, found, roles, now)?)
+        Ok(jwt::mint(
+            key,
+            &self.shared.config.jwt,
+            &self.shared.config.claim_namespaces,
+            found,
+            roles,
+            now,
+        )?)
     }
 
     /// [`Self::mint_jwt`], or the JWT minted for the same state of the session less than
@@ -167,12 +176,12 @@ impl SessionService {
         roles: &[RoleId],
         now: DateTime<Utc>,
     ) -> ServiceResult<SessionJwt> {
-        let window = self.config.jwt.reuse_window;
-        if let Some(jwt) = self.jwt_reuse.get(found, roles, &key.kid, now, window) {
+        let window = self.shared.config.jwt.reuse_window;
+        if let Some(jwt) = self.shared.jwt_reuse.get(found, roles, &key.kid, now, window) {
             return Ok(jwt);
         }
         let jwt = self.mint_jwt(key, found, roles, now)?;
-        self.jwt_reuse.put(found, roles, &key.kid, now, &jwt);
+        self.shared.jwt_reuse.put(found, roles, &key.kid, now, &jwt);
         Ok(jwt)
     }
 }

@@ -17,20 +17,20 @@ impl SessionService {
     /// With `EventSettings::record_purges`, the run appends one `session.purged` event with the
     /// total once it is done (a run that deletes nothing records nothing).
     pub async fn purge_sessions(&self, progress: impl FnMut(u64) + Send) -> ServiceResult<u64> {
-        let now = self.clock.now();
-        let before = now - self.config.purge_retention;
-        let sessions = self.store.sessions.clone();
+        let now = self.shared.clock.now();
+        let before = now - self.shared.config.purge_retention;
+        let sessions = self.shared.store.sessions.clone();
         let total = self
             .in_batches(progress, |batch| {
                 let sessions = sessions.clone();
                 async move { sessions.purge_sessions(before, batch).await }
             })
             .await?;
-        if total > 0 && self.config.events.record_purges {
+        if total > 0 && self.shared.config.events.record_purges {
             let events = self.record(EventType::SessionsPurged, now, |e| {
                 e.with("purged_count", total).with("ended_before", before.to_rfc3339())
             });
-            self.store.events.append_events(&events).await?;
+            self.shared.store.events.append_events(&events).await?;
         }
         Ok(total)
     }
@@ -38,8 +38,8 @@ impl SessionService {
     /// Deletes events older than the retention (`EventSettings::retention`), in batches like
     /// [`Self::purge_sessions`]. Returns how many.
     pub async fn purge_events(&self, progress: impl FnMut(u64) + Send) -> ServiceResult<u64> {
-        let before = self.clock.now() - self.config.events.retention;
-        let events = self.store.events.clone();
+        let before = self.shared.clock.now() - self.shared.config.events.retention;
+        let events = self.shared.store.events.clone();
         self.in_batches(progress, |batch| {
             let events = events.clone();
             async move { events.purge_events(before, batch).await }
@@ -58,7 +58,7 @@ impl SessionService {
         F: Fn(u32) -> Fut + Send,
         Fut: std::future::Future<Output = tessera_store::StoreResult<u64>> + Send,
     {
-        let batch = self.config.purge_batch_size.max(1);
+        let batch = self.shared.config.purge_batch_size.max(1);
         let mut total = 0;
         loop {
             let started = std::time::Instant::now();
@@ -68,7 +68,7 @@ impl SessionService {
             if purged < u64::from(batch) {
                 return Ok(total);
             }
-            let pause = started.elapsed() * self.config.purge_pause_ratio;
+            let pause = started.elapsed() * self.shared.config.purge_pause_ratio;
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }

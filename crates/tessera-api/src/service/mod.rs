@@ -93,6 +93,17 @@ use crate::{
 /// ```
 #[derive(Debug, Clone)]
 pub struct SessionService {
+    /// What every handle shares. One reference count, so that the handle the HTTP server makes
+    /// per request ([`Self::acting`]) costs two counter increments.
+    shared: Arc<Shared>,
+    /// Who the events of this handle's operations name, and where the request came from
+    /// ([`Self::acting`]); by default the project, from nowhere known.
+    actor: Actor,
+    request: Arc<RequestContext>,
+}
+
+#[derive(Debug, Clone)]
+struct Shared {
     store: Store,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
@@ -104,16 +115,12 @@ pub struct SessionService {
     jwt_reuse: Arc<JwtReuse>,
     /// What this process revoked, for the local JWT path (`revoked.rs`); shared by clones.
     revoked: Arc<RevokedSessions>,
-    /// Who the events of this handle's operations name, and where the request came from
-    /// ([`Self::acting`]); by default the project, from nowhere known.
-    actor: Actor,
-    request: RequestContext,
 }
 
 impl SessionService {
     /// A service on the system clock, the OS CSPRNG and the default RBAC policy.
     pub fn new(store: Store, config: ServiceConfig) -> Self {
-        Self {
+        let shared = Shared {
             keys: Arc::new(KeyRing::new(store.signing_keys.clone())),
             jwt_reuse: Arc::new(JwtReuse::new(config.jwt.reuse_capacity)),
             revoked: Arc::new(RevokedSessions::new(REVOCATION_CAPACITY)),
@@ -122,15 +129,15 @@ impl SessionService {
             random: Arc::new(OsRandom),
             policy: Arc::new(Policy::default()),
             config: Arc::new(config),
-            actor: Actor::Project,
-            request: RequestContext::default(),
-        }
+        };
+        Self { shared: Arc::new(shared), actor: Actor::Project, request: Arc::default() }
     }
 
     /// A handle whose operations record `actor` and `request` in their events (the audit log's
-    /// who and where): the HTTP server makes one per request. Cheap: the shared state is `Arc`s.
+    /// who and where): the HTTP server makes one per request. Cheap: the shared state is one
+    /// `Arc`.
     pub fn acting(&self, actor: Actor, request: RequestContext) -> Self {
-        Self { actor, request, ..self.clone() }
+        Self { shared: Arc::clone(&self.shared), actor, request: Arc::new(request) }
     }
 
     /// The events one write records: `build` completes the one event of `event_type` at `now`
@@ -141,61 +148,61 @@ impl SessionService {
         now: DateTime<Utc>,
         build: impl FnOnce(EventRecord) -> EventRecord,
     ) -> Vec<EventRecord> {
-        if !self.config.events.enabled {
+        if !self.shared.config.events.enabled {
             return Vec::new();
         }
         let event =
-            EventRecord::new(event_type, now, &mut self.rng(), self.actor, self.request.clone());
+            EventRecord::new(event_type, now, &mut self.rng(), self.actor, (*self.request).clone());
         vec![build(event)]
     }
 
     /// Replaces the clock (tests, simulations).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        Arc::make_mut(&mut self.shared).clock = clock;
         self
     }
 
     /// Replaces the random source (tests only: production must use the OS CSPRNG).
     pub fn with_random(mut self, random: Arc<dyn RandomSource>) -> Self {
-        self.random = random;
+        Arc::make_mut(&mut self.shared).random = random;
         self
     }
 
     /// Replaces the RBAC policy (e.g. one loaded with `Policy::from_json`).
     pub fn with_policy(mut self, policy: Policy) -> Self {
-        self.policy = Arc::new(policy);
+        Arc::make_mut(&mut self.shared).policy = Arc::new(policy);
         self
     }
 
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        &self.shared.policy
     }
 
     pub fn config(&self) -> &ServiceConfig {
-        &self.config
+        &self.shared.config
     }
 
     pub fn clock(&self) -> &dyn Clock {
-        self.clock.as_ref()
+        self.shared.clock.as_ref()
     }
 
     /// How long a revocation is remembered for the local JWT path: every JWT it covers has
     /// expired by then (see `revoked.rs`).
     fn revocation_retention(&self) -> chrono::TimeDelta {
-        self.config.jwt.lifetime + self.config.jwt.retired_key_margin
+        self.shared.config.jwt.lifetime + self.shared.config.jwt.retired_key_margin
     }
 
     fn rng(&self) -> Rng<'_> {
-        Rng(self.random.as_ref())
+        Rng(self.shared.random.as_ref())
     }
 
     fn new_token(&self) -> SessionToken {
-        SessionToken::generate(&self.config.token_prefix, &mut self.rng())
+        SessionToken::generate(&self.shared.config.token_prefix, &mut self.rng())
     }
 
     /// The roles a session of this member has now, under the current policy.
     pub fn session_roles(&self, session: &AuthenticatedSession) -> Vec<RoleId> {
-        session.roles(&self.policy)
+        session.roles(&self.shared.policy)
     }
 
     /// Polar's `member_portal_url` for a session whose raw token is `token`.
@@ -205,7 +212,8 @@ impl SessionService {
         email: &str,
         token: &SessionToken,
     ) -> String {
-        self.config
+        self.shared
+            .config
             .member_portal_url_template
             .replace("{organization_slug}", &url_encode(organization.slug.as_str()))
             .replace("{email}", &url_encode(email))

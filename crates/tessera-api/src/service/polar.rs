@@ -52,7 +52,7 @@ impl SessionService {
     ) -> ServiceResult<Organization> {
         let mut after = None;
         loop {
-            let page = self.store.organizations.list_organizations(after, PAGE).await?;
+            let page = self.shared.store.organizations.list_organizations(after, PAGE).await?;
             if let Some(found) = page.iter().find(|o| o.external_id.as_ref() == Some(external_id)) {
                 return Ok(found.clone());
             }
@@ -104,6 +104,7 @@ impl SessionService {
         organization: &OrganizationRef,
     ) -> Result<(Member, Organization), OwnerError> {
         let organization = self
+            .shared
             .store
             .organizations
             .get_organization(organization)
@@ -113,6 +114,7 @@ impl SessionService {
         let mut after = None;
         loop {
             let page = self
+                .shared
                 .store
                 .members
                 .list_members(organization.id, after, PAGE)

@@ -1,5 +1,7 @@
 //! Member sessions: create, authenticate, list, revoke, add a factor (step-up), exchange.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tessera_core::{
@@ -351,7 +353,7 @@ fn check_attributes(attributes: &SessionAttributes) -> ServiceResult<()> {
 
 impl SessionService {
     fn parse_token(&self, token: &str) -> ServiceResult<SessionToken> {
-        Ok(SessionToken::parse(token, &self.config.token_prefix)?)
+        Ok(SessionToken::parse(token, &self.shared.config.token_prefix)?)
     }
 
     /// The live session behind a raw token.
@@ -360,7 +362,7 @@ impl SessionService {
         token: &SessionToken,
         now: DateTime<Utc>,
     ) -> ServiceResult<AuthenticatedSession> {
-        Ok(self.store.sessions.find_session_by_token(&token.hash(), now).await?)
+        Ok(self.shared.store.sessions.find_session_by_token(&token.hash(), now).await?)
     }
 
     /// The live session behind a credential, token or JWT (see [`Self::session_for_jwt`]).
@@ -380,7 +382,9 @@ impl SessionService {
 
     fn initial_claims(&self, patch: Option<&Value>) -> ServiceResult<CustomClaims> {
         match patch {
-            Some(patch) => Ok(CustomClaims::empty().patched(patch, &self.config.claim_namespaces)?),
+            Some(patch) => {
+                Ok(CustomClaims::empty().patched(patch, &self.shared.config.claim_namespaces)?)
+            }
             None => Ok(CustomClaims::empty()),
         }
     }
@@ -391,7 +395,7 @@ impl SessionService {
     /// ([`IssuedSession::is_pending_mfa`]): it lives at most [`PENDING_MFA_LIFETIME`], carries no
     /// JWT, and its token serves only [`Self::add_factor`] until the missing factor is added.
     pub async fn create_session(&self, request: CreateSession) -> ServiceResult<IssuedSession> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         check_factor_count(request.factors.len())?;
         let factors = request
             .factors
@@ -402,8 +406,9 @@ impl SessionService {
         let return_url = request.return_url.map(check_return_url).transpose()?;
         check_attributes(&request.attributes)?;
 
-        let organization = self.store.organizations.get_organization(&request.organization).await?;
-        let member = self.store.members.get_member(organization.id, &request.member).await?;
+        let organization =
+            self.shared.store.organizations.get_organization(&request.organization).await?;
+        let member = self.shared.store.members.get_member(organization.id, &request.member).await?;
         let pending_mfa = !organization.settings.mfa_policy.is_met_by(&factors);
         if pending_mfa && !request.allow_pending_mfa {
             return Err(tessera_core::Error::MfaRequired.into());
@@ -412,7 +417,7 @@ impl SessionService {
             true => None,
             false => Some(self.signing_key(now).await?),
         };
-        let duration = request.duration.unwrap_or(self.config.default_session_duration);
+        let duration = request.duration.unwrap_or(self.shared.config.default_session_duration);
         let mut times = SessionTimes::start(now, duration, &organization.settings.lifetime);
         if pending_mfa {
             times.expires_at = times.expires_at.min(now + PENDING_MFA_LIFETIME);
@@ -434,10 +439,14 @@ impl SessionService {
             created(e, &session, request.method.as_str())
         });
         let made_room =
-            self.store.sessions.create_session(&session, &token.hash(), &events).await?;
+            self.shared.store.sessions.create_session(&session, &token.hash(), &events).await?;
         self.remember_revoked(&made_room, now);
-        let roles = self.policy.session_roles(&member.roles);
-        let found = AuthenticatedSession { session, member, organization };
+        let roles = self.shared.policy.session_roles(&member.roles);
+        let found = AuthenticatedSession {
+            session,
+            member: Arc::new(member),
+            organization: Arc::new(organization),
+        };
         let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
         Ok(IssuedSession { session: found, token, roles, jwt })
     }
@@ -453,9 +462,9 @@ impl SessionService {
     /// is read by the organization and session id of its claims: a revoked session, or one whose
     /// token was rotated since the JWT was minted, is refused even though the JWT has not expired.
     pub async fn authenticate(&self, request: Authenticate) -> ServiceResult<Authenticated> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let mut found = self.session_for(&request.credential, now).await?;
-        let roles = found.roles(&self.policy);
+        let roles = found.roles(&self.shared.policy);
 
         assurance::check(
             &found.session.authentication_factors,
@@ -466,9 +475,9 @@ impl SessionService {
         let verdict = request
             .authorization_check
             .as_ref()
-            .map(|check| self.policy.authorize(&found.subject(&roles), check))
+            .map(|check| self.shared.policy.authorize(&found.subject(&roles), check))
             .transpose()?;
-        let namespaces = &self.config.claim_namespaces;
+        let namespaces = &self.shared.config.claim_namespaces;
         if let Some(patch) = &request.custom_claims {
             // Refuse a bad patch before anything is written; the store re-applies it atomically
             // against the claims as stored.
@@ -480,7 +489,7 @@ impl SessionService {
         };
 
         let lifetime = &found.organization.settings.lifetime;
-        let interval = self.config.touch_interval;
+        let interval = self.shared.config.touch_interval;
         let write = AuthenticationWrite {
             expires_at: request
                 .extend_by
@@ -494,7 +503,7 @@ impl SessionService {
         };
         if !write.is_empty() {
             let events = match write.expires_at {
-                Some(expires_at) if self.config.events.record_extensions => {
+                Some(expires_at) if self.shared.config.events.record_extensions => {
                     self.record(EventType::SessionExtended, now, |e| {
                         e.organization(found.session.organization_id)
                             .member(found.session.member_id)
@@ -505,6 +514,7 @@ impl SessionService {
                 _ => Vec::new(),
             };
             found.session = self
+                .shared
                 .store
                 .sessions
                 .record_authentication(
@@ -526,11 +536,15 @@ impl SessionService {
         organization: &OrganizationRef,
         member: &MemberRef,
     ) -> ServiceResult<MemberSessions> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let (member, organization) = self.get_member(organization, member).await?;
-        let sessions =
-            self.store.sessions.list_member_sessions(organization.id, member.id, now).await?;
-        let roles = self.policy.session_roles(&member.roles);
+        let sessions = self
+            .shared
+            .store
+            .sessions
+            .list_member_sessions(organization.id, member.id, now)
+            .await?;
+        let roles = self.shared.policy.session_roles(&member.roles);
         Ok(MemberSessions { sessions, member, organization, roles })
     }
 
@@ -538,18 +552,21 @@ impl SessionService {
     /// Revoking a session that is not live is `session_not_found`, and so is revoking by a JWT
     /// minted before the session's token was rotated (it no longer designates the session).
     pub async fn revoke(&self, target: Revoke) -> ServiceResult<u64> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         match target {
             Revoke::Session { organization, session_id } => {
                 let organization_id = match organization {
                     Some(organization) => {
-                        self.store.organizations.get_organization(&organization).await?.id
+                        self.shared.store.organizations.get_organization(&organization).await?.id
                     }
-                    None => self.store.sessions.find_session_organization(session_id).await?,
+                    None => {
+                        self.shared.store.sessions.find_session_organization(session_id).await?
+                    }
                 };
                 // Read first, so that the event names the member (a session that is not live
                 // is `session_not_found` either way).
                 let found = self
+                    .shared
                     .store
                     .sessions
                     .find_session_by_id(organization_id, session_id, now)
@@ -557,11 +574,12 @@ impl SessionService {
                 let events = self.record(EventType::SessionRevoked, now, |e| {
                     revoked_one(e, &found.session, "revoked_by_id")
                 });
-                self.store
+                self.shared
+                    .store
                     .sessions
                     .revoke_session(organization_id, session_id, None, now, &events)
                     .await?;
-                self.revoked.revoke_session(session_id, now, self.revocation_retention());
+                self.shared.revoked.revoke_session(session_id, now, self.revocation_retention());
                 Ok(1)
             }
             Revoke::Token(token) => self.revoke_found(&Credential::Token(token), now).await,
@@ -585,11 +603,12 @@ impl SessionService {
                         .with("reason", "revoked_by_member")
                 });
                 let ended = self
+                    .shared
                     .store
                     .sessions
                     .revoke_member_sessions(organization.id, member.id, now, &events)
                     .await?;
-                self.revoked.revoke_member(
+                self.shared.revoked.revoke_member(
                     organization.id,
                     member.id,
                     now,
@@ -598,7 +617,8 @@ impl SessionService {
                 Ok(ended)
             }
             Revoke::Organization { organization, except } => {
-                let organization = self.store.organizations.get_organization(&organization).await?;
+                let organization =
+                    self.shared.store.organizations.get_organization(&organization).await?;
                 let events = self.record(EventType::SessionRevoked, now, |e| {
                     let e = e
                         .organization(organization.id)
@@ -610,11 +630,12 @@ impl SessionService {
                     }
                 });
                 let ended = self
+                    .shared
                     .store
                     .sessions
                     .revoke_organization_sessions(organization.id, except, now, &events)
                     .await?;
-                self.revoked.revoke_organization(
+                self.shared.revoked.revoke_organization(
                     organization.id,
                     except,
                     now,
@@ -626,8 +647,8 @@ impl SessionService {
                 let events = self.record(EventType::SessionRevoked, now, |e| {
                     e.with("scope", "deployment").with("reason", "revoked_by_operator")
                 });
-                let ended = self.store.sessions.revoke_all_sessions(now, &events).await?;
-                self.revoked.revoke_deployment(now, self.revocation_retention());
+                let ended = self.shared.store.sessions.revoke_all_sessions(now, &events).await?;
+                self.shared.revoked.revoke_deployment(now, self.revocation_retention());
                 Ok(ended)
             }
         }
@@ -637,7 +658,7 @@ impl SessionService {
     /// JWT path.
     fn remember_revoked(&self, sessions: &[SessionId], now: DateTime<Utc>) {
         for session in sessions {
-            self.revoked.revoke_session(*session, now, self.revocation_retention());
+            self.shared.revoked.revoke_session(*session, now, self.revocation_retention());
         }
     }
 
@@ -656,7 +677,8 @@ impl SessionService {
         };
         let events =
             self.record(EventType::SessionRevoked, now, |e| revoked_one(e, session, reason));
-        self.store
+        self.shared
+            .store
             .sessions
             .revoke_session(
                 session.organization_id,
@@ -666,7 +688,7 @@ impl SessionService {
                 &events,
             )
             .await?;
-        self.revoked.revoke_session(session.id, now, self.revocation_retention());
+        self.shared.revoked.revoke_session(session.id, now, self.revocation_retention());
         Ok(1)
     }
 
@@ -675,7 +697,7 @@ impl SessionService {
     /// moment this returns; the new token is in the result, with a JWT if the session now meets
     /// its organization's MFA policy.
     pub async fn add_factor(&self, request: AddFactor) -> ServiceResult<IssuedSession> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let token = self.parse_token(&request.token)?;
         let factor = AuthenticationFactor::new(request.factor, now)?;
         let factor_type = factor.factor_type();
@@ -694,8 +716,9 @@ impl SessionService {
             false => None,
         };
         // A session that just met its MFA policy starts its real lifetime now.
-        let duration =
-            request.duration.or(completes_mfa.then_some(self.config.default_session_duration));
+        let duration = request
+            .duration
+            .or(completes_mfa.then_some(self.shared.config.default_session_duration));
         let lifetime = &found.organization.settings.lifetime;
         let expires_at =
             duration.map(|duration| found.session.times.extended_expiry(now, duration, lifetime));
@@ -709,6 +732,7 @@ impl SessionService {
                 .with("completes_mfa", completes_mfa)
         });
         let session = self
+            .shared
             .store
             .sessions
             .rotate_session_token(
@@ -720,13 +744,13 @@ impl SessionService {
                 &events,
             )
             .await?;
-        self.revoked.rotate_session(
+        self.shared.revoked.rotate_session(
             session.id,
             session.token_generation,
             now,
             self.revocation_retention(),
         );
-        let roles = found.roles(&self.policy);
+        let roles = found.roles(&self.shared.policy);
         let found = AuthenticatedSession { session, ..found };
         let jwt = key.map(|key| self.mint_jwt(&key, &found, &roles, now)).transpose()?;
         Ok(IssuedSession { session: found, token: next, roles, jwt })
@@ -742,7 +766,7 @@ impl SessionService {
     /// in the same transaction that stores the new one, on condition that it still holds the
     /// token generation that was read; with a token or with a JWT alike.
     pub async fn exchange(&self, request: Exchange) -> ServiceResult<IssuedSession> {
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         // Every input is checked before the first read, as in every operation (the credential's
         // shape too, by `session_for`).
         let custom_claims = self.initial_claims(request.custom_claims.as_ref())?;
@@ -751,7 +775,8 @@ impl SessionService {
             return Err(tessera_core::Error::MfaRequired.into());
         }
 
-        let target = self.store.organizations.get_organization(&request.organization).await?;
+        let target =
+            self.shared.store.organizations.get_organization(&request.organization).await?;
         if target.id == found.organization.id {
             return Err(ServiceError::invalid(
                 "organization_id",
@@ -759,6 +784,7 @@ impl SessionService {
             ));
         }
         let member = self
+            .shared
             .store
             .members
             .get_member(target.id, &MemberRef::Email(found.member.email_address.clone()))
@@ -780,7 +806,7 @@ impl SessionService {
             now,
         )?;
 
-        let duration = request.duration.unwrap_or(self.config.default_session_duration);
+        let duration = request.duration.unwrap_or(self.shared.config.default_session_duration);
         let times = SessionTimes::continuing(
             found.session.times.started_at,
             now,
@@ -816,14 +842,19 @@ impl SessionService {
                 .with("to_session_id", session.id.to_string())
         }));
         let made_room = self
+            .shared
             .store
             .sessions
             .exchange_session(&SessionKey::of(&found.session), &session, &next.hash(), now, &events)
             .await?;
-        self.revoked.revoke_session(found.session.id, now, self.revocation_retention());
+        self.shared.revoked.revoke_session(found.session.id, now, self.revocation_retention());
         self.remember_revoked(&made_room, now);
-        let roles = self.policy.session_roles(&member.roles);
-        let found = AuthenticatedSession { session, member, organization: target };
+        let roles = self.shared.policy.session_roles(&member.roles);
+        let found = AuthenticatedSession {
+            session,
+            member: Arc::new(member),
+            organization: Arc::new(target),
+        };
         let jwt = self.mint_jwt(&key, &found, &roles, now)?;
         Ok(IssuedSession { session: found, token: next, roles, jwt: Some(jwt) })
     }

@@ -110,7 +110,7 @@ fn found(settings: OrganizationSettings, last_accessed: DateTime<Utc>) -> Authen
         updated_at: t0(),
         token_generation: 0,
     };
-    AuthenticatedSession { session, member, organization }
+    AuthenticatedSession { session, member: member.into(), organization: organization.into() }
 }
 
 fn a_token() -> SessionToken {

@@ -33,8 +33,8 @@ impl Fixture {
     pub(crate) fn authenticated(&self) -> AuthenticatedSession {
         AuthenticatedSession {
             session: self.session.clone(),
-            member: self.member.clone(),
-            organization: self.organization.clone(),
+            member: self.member.clone().into(),
+            organization: self.organization.clone().into(),
         }
     }
 }

@@ -24,6 +24,8 @@ use super::{AppState, error::ApiError, refresh::Refreshed};
 /// read at most.
 pub struct ProjectCredentials {
     pub project_id: String,
+    /// SHA-256 of `project_id`, compared in constant time with that of the id a client sends.
+    project_id_hash: [u8; 32],
     secret_hash: Refreshed<[u8; 32]>,
 }
 
@@ -43,7 +45,9 @@ impl ProjectCredentials {
     pub const RETRY: Duration = Duration::from_secs(1);
 
     pub fn new(project_id: impl Into<String>, secret_hash: [u8; 32]) -> Self {
-        Self { project_id: project_id.into(), secret_hash: Refreshed::fresh(secret_hash) }
+        let project_id = project_id.into();
+        let project_id_hash = Sha256::digest(project_id.as_bytes()).into();
+        Self { project_id, project_id_hash, secret_hash: Refreshed::fresh(secret_hash) }
     }
 
     /// Whether `secret` (and `project_id`, when the client sent one) are this deployment's.
@@ -52,8 +56,7 @@ impl ProjectCredentials {
         let secret_ok: bool = digest.ct_eq(&self.secret_hash.get()).into();
         let project_ok = project_id.is_none_or(|id| {
             let sent: [u8; 32] = Sha256::digest(id.as_bytes()).into();
-            let ours: [u8; 32] = Sha256::digest(self.project_id.as_bytes()).into();
-            bool::from(sent.ct_eq(&ours))
+            bool::from(sent.ct_eq(&self.project_id_hash))
         });
         secret_ok & project_ok
     }

@@ -1,6 +1,6 @@
 //! Organizations and members, in Stytch's shapes.
 
-use axum::{Json, extract::State, response::IntoResponse};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_api::{
@@ -16,17 +16,12 @@ use utoipa::ToSchema;
 use super::{
     AppState,
     acting::Acting,
+    answer::{Answer, ok},
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     formats, parse,
     request_id::RequestId,
 };
-
-type Answer = Result<axum::response::Response, ApiError>;
-
-fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::Response {
-    Json(Envelope::ok(&request_id.0, body)).into_response()
-}
 
 /// The optional organization fields, shared by create and update: one parser for both.
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -32,11 +32,20 @@ struct Series {
     seconds: f64,
 }
 
-type Key = (&'static str, String, u16);
+/// By route, then by (method, status): a request's lookup borrows its route, so counting one
+/// allocates nothing once its series exists.
+type Registry = BTreeMap<String, BTreeMap<(&'static str, u16), Series>>;
 
-fn registry() -> &'static Mutex<BTreeMap<Key, Series>> {
-    static REGISTRY: OnceLock<Mutex<BTreeMap<Key, Series>>> = OnceLock::new();
+fn registry() -> &'static Mutex<Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
+}
+
+/// Every series, as `(method, route, status, series)`.
+fn each_series(registry: &Registry) -> impl Iterator<Item = (&'static str, &str, u16, &Series)> {
+    registry.iter().flat_map(|(route, by_method)| {
+        by_method.iter().map(move |(&(method, status), s)| (method, route.as_str(), status, s))
+    })
 }
 
 /// The method's label: one of the methods the API knows, or `other`.
@@ -55,8 +64,12 @@ pub(super) fn method_label(method: &Method) -> &'static str {
 
 /// Counts a request. `route` is a registered route template or `unmatched`.
 pub(super) fn record(method: &Method, route: &str, status: u16, elapsed: Duration) {
-    let mut series = registry().lock().unwrap_or_else(PoisonError::into_inner);
-    let entry = series.entry((method_label(method), route.to_owned(), status)).or_default();
+    let mut registry = registry().lock().unwrap_or_else(PoisonError::into_inner);
+    if !registry.contains_key(route) {
+        registry.insert(route.to_owned(), BTreeMap::new());
+    }
+    let Some(by_method) = registry.get_mut(route) else { return };
+    let entry = by_method.entry((method_label(method), status)).or_default();
     entry.count += 1;
     entry.seconds += elapsed.as_secs_f64();
 }
@@ -80,11 +93,11 @@ pub(super) fn router() -> Router {
 }
 
 async fn render() -> impl IntoResponse {
-    let series = registry().lock().unwrap_or_else(PoisonError::into_inner);
+    let registry = registry().lock().unwrap_or_else(PoisonError::into_inner);
     let mut out = String::new();
     out.push_str("# HELP tessera_http_requests_total HTTP requests handled.\n");
     out.push_str("# TYPE tessera_http_requests_total counter\n");
-    for ((method, route, status), s) in series.iter() {
+    for (method, route, status, s) in each_series(&registry) {
         let _ = writeln!(
             out,
             "tessera_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
@@ -93,7 +106,7 @@ async fn render() -> impl IntoResponse {
     }
     out.push_str("# HELP tessera_http_request_duration_seconds Time spent handling requests.\n");
     out.push_str("# TYPE tessera_http_request_duration_seconds summary\n");
-    for ((method, route, status), s) in series.iter() {
+    for (method, route, status, s) in each_series(&registry) {
         let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
         let _ =
             writeln!(out, "tessera_http_request_duration_seconds_sum{{{labels}}} {}", s.seconds);

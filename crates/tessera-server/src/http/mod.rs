@@ -10,6 +10,7 @@
 //! a router of its own ([`metrics_router`]), for a listener of its own.
 
 mod acting;
+mod answer;
 mod auth;
 mod directory;
 mod echo;

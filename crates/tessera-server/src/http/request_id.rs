@@ -12,7 +12,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use rand::{TryRngCore, rngs::OsRng};
 use tessera_api::views::stytch::ErrorBody;
 
 use super::error::ApiError;
@@ -24,19 +23,16 @@ pub const HEADER: &str = "request-id";
 pub(super) struct RequestId(pub String);
 
 impl RequestId {
+    /// `request-id-` and a random UUID-shaped suffix. Not a secret, so it comes from the
+    /// thread's CSPRNG (seeded from the OS) rather than a system call per request.
     fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        // A request id is not a secret; if the OS generator fails, a zero id is still an id.
-        let _ = OsRng.try_fill_bytes(&mut bytes);
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Self(format!(
-            "request-id-{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..]
-        ))
+        const PREFIX: &str = "request-id-";
+        let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let suffix = uuid::Uuid::from_bytes(rand::random()).hyphenated().encode_lower(&mut buffer);
+        let mut id = String::with_capacity(PREFIX.len() + suffix.len());
+        id.push_str(PREFIX);
+        id.push_str(suffix);
+        Self(id)
     }
 }
 
@@ -59,10 +55,8 @@ pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
 
     let mut response = next.run(request).await;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = response.extensions_mut().remove::<MatchedPath>();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         let message = super::echo::bounded(&error.message);
         let body = ErrorBody::custom(&id.0, error.status.as_u16(), error.error_type, message);
@@ -78,7 +72,7 @@ pub(super) async fn middleware(mut request: Request, next: Next) -> Response {
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    super::metrics::record(&method, &route, status, elapsed);
+    super::metrics::record(&method, route, status, elapsed);
     let method = super::metrics::method_label(&method);
     tracing::info!(request_id = %id.0, method, route, status, micros = elapsed.as_micros() as u64, "request");
     response

@@ -1,6 +1,6 @@
 //! Member sessions in Stytch's shapes, plus Tessera's own create route.
 
-use axum::{Json, extract::State, response::IntoResponse};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_api::{
@@ -21,17 +21,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     AppState,
     acting::Acting,
+    answer::{Answer, ok},
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     formats, parse,
     request_id::RequestId,
 };
-
-type Answer = Result<axum::response::Response, ApiError>;
-
-fn ok<T: serde::Serialize>(request_id: &RequestId, body: T) -> axum::response::Response {
-    Json(Envelope::ok(&request_id.0, body)).into_response()
-}
 
 /// A secret of a request body (`session_token`, `session_jwt`): absent and `""` are the same.
 fn given(secret: Option<SecretString>) -> Option<String> {

@@ -2,7 +2,7 @@
 //! signed per the Standard Webhooks spec; the `whsec_` secret is shown once, at creation and at
 //! each rotation. `serve`'s dispatcher (`crate::dispatcher`) sends them.
 
-use axum::{Json, extract::State, response::IntoResponse};
+use axum::extract::State;
 use chrono::{SecondsFormat, TimeDelta};
 use serde::{Deserialize, Serialize};
 use tessera_api::{
@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
+    answer::{Answer, ok},
     error::ApiError,
     events::EventView,
     extract::{ApiJson, ApiPath, ApiQuery},
@@ -26,15 +27,9 @@ use super::{
     request_id::RequestId,
 };
 
-type Answer = Result<axum::response::Response, ApiError>;
-
 /// How long the secrets an endpoint had keep signing after a rotation (Svix: 24 hours), so that
 /// its receiver can switch to the new one without refusing a delivery.
 pub(crate) const SECRET_ROTATION_OVERLAP: TimeDelta = TimeDelta::hours(24);
-
-fn ok<T: Serialize>(request_id: &RequestId, body: T) -> axum::response::Response {
-    Json(Envelope::ok(&request_id.0, body)).into_response()
-}
 
 /// An endpoint as the API shows it: never its secrets.
 #[derive(Debug, Serialize, ToSchema)]

@@ -53,6 +53,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 
 pub use self::pooling::PoolMode;
 use crate::{
+    decoded::Decoded,
     error::{StoreError, StoreResult},
     repository::Store,
 };
@@ -67,6 +68,8 @@ const START_HINT: &str = "start PostgreSQL (e.g. `pg_ctlcluster --skip-systemctl
 pub struct PostgresStore {
     pool: PgPool,
     mode: PoolMode,
+    /// Members and organizations decoded by session lookups (`crate::decoded`).
+    decoded: Arc<Decoded>,
 }
 
 impl PostgresStore {
@@ -196,7 +199,7 @@ impl PostgresStore {
     /// Wraps an existing pool, in [`PoolMode::Session`]. Does not migrate: call
     /// [`Self::migrate`].
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool, mode: PoolMode::Session }
+        Self { pool, mode: PoolMode::Session, decoded: Arc::new(Decoded::new()) }
     }
 
     /// The same store in `mode`. For [`PoolMode::Transaction`] on a pool of your own, turn

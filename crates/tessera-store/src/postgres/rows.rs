@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Row, postgres::PgRow};
+use sqlx::{
+    Row, ValueRef,
+    postgres::{PgRow, PgValueFormat},
+};
 use tessera_core::{
     AuthenticationFactor, CustomClaims, EmailAddress, ExternalId, IdleTimeout, LifetimePolicy,
     MaxLifetime, Member, MemberId, MemberSession, Metadata, MfaPolicy, Organization,
@@ -13,6 +16,7 @@ use tessera_core::{
 
 use super::errors::column_error;
 use crate::{
+    decoded::Raw,
     deployment::Deployment,
     error::{StoreError, StoreResult},
     signing_key::SigningKey,
@@ -23,6 +27,39 @@ pub(super) const MEMBERS: &str = "members";
 pub(super) const SESSIONS: &str = "sessions";
 pub(super) const SIGNING_KEYS: &str = "signing_keys";
 pub(super) const DEPLOYMENT: &str = "deployment";
+
+/// How many columns [`session`], [`member`] and [`organization`] read, in the order of
+/// `session_columns!`, `member_columns!` and `organization_columns!`.
+pub(super) const SESSION_COLUMN_COUNT: usize = 13;
+pub(super) const MEMBER_COLUMN_COUNT: usize = 10;
+pub(super) const ORGANIZATION_COLUMN_COUNT: usize = 13;
+
+/// The raw values of `N` columns from `base` on, for [`crate::decoded`].
+pub(super) fn raw_columns<'r, const N: usize>(
+    row: &'r PgRow,
+    table: &'static str,
+    base: usize,
+) -> StoreResult<[Raw<'r>; N]> {
+    let mut out = [Raw::Null; N];
+    for (i, raw) in out.iter_mut().enumerate() {
+        let value = row
+            .try_get_raw(base + i)
+            .map_err(|e| StoreError::corrupt_with(table, "a column cannot be read", e))?;
+        *raw = match (value.is_null(), value.format()) {
+            (true, _) => Raw::Null,
+            (false, format) => {
+                let bytes = value
+                    .as_bytes()
+                    .map_err(|e| StoreError::corrupt_with(table, "a column cannot be read", e))?;
+                match format {
+                    PgValueFormat::Text => Raw::Text(bytes),
+                    PgValueFormat::Binary => Raw::Bytes(bytes),
+                }
+            }
+        };
+    }
+    Ok(out)
+}
 
 /// One column of a row of `table`.
 pub(super) fn get<'r, T>(row: &'r PgRow, table: &'static str, column: &str) -> StoreResult<T>

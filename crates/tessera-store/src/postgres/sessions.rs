@@ -18,9 +18,10 @@ use tessera_core::{
 use super::{
     PostgresStore,
     errors::{is_foreign_key_violation, query_error},
-    rows::{self, SESSIONS},
+    rows::{self, MEMBERS, ORGANIZATIONS, SESSIONS},
 };
 use crate::{
+    decoded::Decoded,
     error::{Entity, StoreError, StoreResult},
     events,
     repository::{AuthenticationWrite, EventRepository, SessionKey, SessionRepository},
@@ -233,15 +234,37 @@ async fn insert(
 }
 
 /// A session, its member and organization from one row of [`authenticated_select!`], if the
-/// session is active at `now`.
-fn active(row: Option<PgRow>, now: DateTime<Utc>) -> StoreResult<AuthenticatedSession> {
+/// session is active at `now`. The member and the organization come from `decoded` when their
+/// columns hold the bytes they were decoded from.
+fn active(
+    row: Option<PgRow>,
+    now: DateTime<Utc>,
+    decoded: &Decoded,
+) -> StoreResult<AuthenticatedSession> {
     let Some(row) = row else {
         return Err(StoreError::NotFound(Entity::Session));
     };
+    let member_base = rows::SESSION_COLUMN_COUNT;
+    let organization_base = member_base + rows::MEMBER_COLUMN_COUNT;
+    let member_columns =
+        rows::raw_columns::<{ rows::MEMBER_COLUMN_COUNT }>(&row, MEMBERS, member_base)?;
+    let organization_columns = rows::raw_columns::<{ rows::ORGANIZATION_COLUMN_COUNT }>(
+        &row,
+        ORGANIZATIONS,
+        organization_base,
+    )?;
     let found = AuthenticatedSession {
         session: rows::session(&row)?,
-        member: rows::member(&row)?,
-        organization: rows::organization(&row)?,
+        member: decoded.members.get_or_decode(
+            MemberId::from_uuid(rows::get(&row, MEMBERS, "m_id")?),
+            &member_columns,
+            || rows::member(&row),
+        )?,
+        organization: decoded.organizations.get_or_decode(
+            OrganizationId::from_uuid(rows::get(&row, ORGANIZATIONS, "o_id")?),
+            &organization_columns,
+            || rows::organization(&row),
+        )?,
     };
     if found.status(now).is_active() {
         Ok(found)
@@ -457,7 +480,7 @@ impl SessionRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
-        active(row, now)
+        active(row, now, &self.decoded)
     }
 
     async fn find_session_by_id(
@@ -477,7 +500,7 @@ impl SessionRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
-        active(row, now)
+        active(row, now, &self.decoded)
     }
 
     async fn find_session_organization(
@@ -746,5 +769,27 @@ impl SessionRepository for PostgresStore {
         }
         conn.finish(DOING).await?;
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decode cache compares the member's and the organization's columns by position: the
+    /// counts and the order of the joined select must be those of the column lists.
+    #[test]
+    fn the_joined_select_is_session_then_member_then_organization_columns() {
+        let count = |columns: &str| columns.split(',').count();
+        assert_eq!(count(session_columns!()), rows::SESSION_COLUMN_COUNT);
+        assert_eq!(count(member_columns!()), rows::MEMBER_COLUMN_COUNT);
+        assert_eq!(count(organization_columns!()), rows::ORGANIZATION_COLUMN_COUNT);
+        let expected = format!(
+            "SELECT {}, {}, {} FROM",
+            session_columns!(),
+            member_columns!(),
+            organization_columns!()
+        );
+        assert!(authenticated_select!().starts_with(&expected));
     }
 }

@@ -81,7 +81,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use self::schema::SCHEMA_VERSION;
 use self::{connection::Readers, errors::sql};
-use crate::{error::StoreResult, repository::Store};
+use crate::{decoded::Decoded, error::StoreResult, repository::Store};
 
 /// How to open a [`SqliteStore`].
 #[derive(Debug, Clone)]
@@ -120,6 +120,8 @@ pub struct SqliteStore {
     // one, which checkpoints the WAL and removes it.
     readers: Readers,
     writer: Arc<tokio::sync::Mutex<Connection>>,
+    /// Members and organizations decoded by session lookups (`crate::decoded`).
+    decoded: Arc<Decoded>,
 }
 
 impl SqliteStore {
@@ -139,7 +141,12 @@ impl SqliteStore {
                 .map_err(|e| crate::StoreError::open("the task opening SQLite failed", e))??
         };
         let (writer, readers) = opened;
-        Ok(Self { path, readers, writer: Arc::new(tokio::sync::Mutex::new(writer)) })
+        Ok(Self {
+            path,
+            readers,
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            decoded: Arc::new(Decoded::new()),
+        })
     }
 
     /// Opens the database at `path` and wraps it as a [`Store`].

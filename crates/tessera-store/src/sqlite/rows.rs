@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::errors::sql;
 use crate::{
+    decoded::Raw,
     deployment::Deployment,
     error::{StoreError, StoreResult},
     signing_key::SigningKey,
@@ -190,6 +191,24 @@ pub(super) fn query_all<T>(
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
+
+/// The raw values of `N` columns from `base` on, for [`crate::decoded`].
+pub(super) fn raw_columns<'r, const N: usize>(
+    row: &'r Row<'_>,
+    base: usize,
+) -> StoreResult<[Raw<'r>; N]> {
+    let mut out = [Raw::Null; N];
+    for (i, raw) in out.iter_mut().enumerate() {
+        *raw = match row.get_ref(base + i).map_err(sql(SESSIONS))? {
+            ValueRef::Null => Raw::Null,
+            ValueRef::Integer(n) => Raw::Integer(n),
+            ValueRef::Real(x) => Raw::Integer(x.to_bits() as i64),
+            ValueRef::Text(bytes) => Raw::Text(bytes),
+            ValueRef::Blob(bytes) => Raw::Bytes(bytes),
+        };
+    }
+    Ok(out)
+}
 
 /// Typed, checked access to the columns of one table within a row, from column `base` on.
 pub(super) struct Cols<'a, 'r> {

@@ -19,11 +19,12 @@ use super::{
     events::append,
     members::{member_exists, organization_exists},
     rows::{
-        self, Cols, MEMBER_COLUMN_COUNT, ORGANIZATION_COLUMN_COUNT, SESSIONS, json, member_columns,
-        micros, organization_columns, session_columns, uuid_blob,
+        self, Cols, MEMBER_COLUMN_COUNT, MEMBERS, ORGANIZATION_COLUMN_COUNT, ORGANIZATIONS,
+        SESSIONS, json, member_columns, micros, organization_columns, session_columns, uuid_blob,
     },
 };
 use crate::{
+    decoded::Decoded,
     error::{Entity, StoreError, StoreResult},
     events,
     repository::{AuthenticationWrite, EventRepository, SessionKey, SessionRepository},
@@ -176,13 +177,26 @@ pub(super) const PURGE_CAPPED: &str = "DELETE FROM sessions WHERE id IN (SELECT 
      LIMIT ?2)";
 
 /// Decodes a row of [`select_authenticated`], and keeps it only if the session is active at
-/// `now` under its organization's lifetime policy (idle timeout, absolute cap).
+/// `now` under its organization's lifetime policy (idle timeout, absolute cap). The member and
+/// the organization come from `decoded` when their columns hold the bytes they were decoded
+/// from.
 fn active_authenticated(
     row: &rusqlite::Row<'_>,
     now: DateTime<Utc>,
+    decoded: &Decoded,
 ) -> StoreResult<Option<AuthenticatedSession>> {
-    let organization = rows::organization(row, 0)?;
-    let member = rows::member(row, ORGANIZATION_COLUMN_COUNT)?;
+    let organization_columns = rows::raw_columns::<ORGANIZATION_COLUMN_COUNT>(row, 0)?;
+    let organization = decoded.organizations.get_or_decode(
+        OrganizationId::from_uuid(Cols::new(row, ORGANIZATIONS, 0).uuid(0, "id")?),
+        &organization_columns,
+        || rows::organization(row, 0),
+    )?;
+    let member_columns = rows::raw_columns::<MEMBER_COLUMN_COUNT>(row, ORGANIZATION_COLUMN_COUNT)?;
+    let member = decoded.members.get_or_decode(
+        MemberId::from_uuid(Cols::new(row, MEMBERS, ORGANIZATION_COLUMN_COUNT).uuid(0, "id")?),
+        &member_columns,
+        || rows::member(row, ORGANIZATION_COLUMN_COUNT),
+    )?;
     let session = rows::session(row, ORGANIZATION_COLUMN_COUNT + MEMBER_COLUMN_COUNT)?;
     let found = AuthenticatedSession { session, member, organization };
     Ok(found.status(now).is_active().then_some(found))
@@ -330,7 +344,7 @@ impl SessionRepository for SqliteStore {
                 &mut stmt,
                 params![&token_hash.as_bytes()[..], micros(now)],
                 SESSIONS,
-                |row| active_authenticated(row, now),
+                |row| active_authenticated(row, now, &self.decoded),
             )?
             .flatten()
             .ok_or_else(sessions_not_found)
@@ -353,7 +367,7 @@ impl SessionRepository for SqliteStore {
                     micros(now)
                 ],
                 SESSIONS,
-                |row| active_authenticated(row, now),
+                |row| active_authenticated(row, now, &self.decoded),
             )?
             .flatten()
             .ok_or_else(sessions_not_found)

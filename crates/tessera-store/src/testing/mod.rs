@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
             }
             sessions {
                 create_then_find_by_token_returns_session_member_and_organization,
+                lookups_see_every_member_and_organization_change,
                 find_by_id_is_scoped_by_organization,
                 unknown_token_is_not_found,
                 create_requires_the_member_in_that_organization,

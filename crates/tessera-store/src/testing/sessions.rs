@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tessera_core::{
     AuthenticationFactor, ClaimNamespaces, DeliveryMethod, FactorInput, FactorType, MaxLifetime,
-    MemberRef, OrganizationUpdate, SessionId,
+    MemberRef, MemberUpdate, MfaPolicy, OrganizationName, OrganizationUpdate, RoleId, SessionId,
 };
 
 use super::{
@@ -53,8 +53,59 @@ pub async fn create_then_find_by_token_returns_session_member_and_organization(s
     let opened = fx.session(&member).await;
     let found = fx.store.sessions.find_session_by_token(&opened.token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, opened.session);
-    assert_eq!(found.member, member);
-    assert_eq!(found.organization, organization);
+    assert_eq!(*found.member, member);
+    assert_eq!(*found.organization, organization);
+}
+
+/// A lookup always shows the member and organization as they are now, even when they changed
+/// at the very instant of the previous lookup (the SQL backends keep decoded members and
+/// organizations between lookups: a kept value must never outlive a change).
+pub async fn lookups_see_every_member_and_organization_change(store: Store) {
+    let mut fx = Fixture::new(store);
+    let organization = fx.organization("acme").await;
+    let member = fx.member(&organization, "ada@example.com").await;
+    let opened = fx.session(&member).await;
+    let hash = opened.token.hash();
+    let sessions = fx.store.sessions.clone();
+    let before = sessions.find_session_by_token(&hash, t0()).await.unwrap();
+    assert_eq!(before.member.name, member.name);
+
+    // Both updates at t0: the rows' `updated_at` does not move.
+    let update = MemberUpdate {
+        name: Some(Some("Ada Lovelace".to_owned())),
+        roles: Some(vec![RoleId::parse("editor").unwrap()]),
+        ..Default::default()
+    };
+    let updated = fx
+        .store
+        .members
+        .update_member(organization.id, member.id, &update, t0(), &[])
+        .await
+        .unwrap();
+    let after = sessions.find_session_by_token(&hash, t0()).await.unwrap();
+    assert_eq!(*after.member, updated);
+    assert_eq!(after.member.roles, vec![RoleId::parse("editor").unwrap()]);
+
+    let update = OrganizationUpdate {
+        name: Some(OrganizationName::parse("Acme Two").unwrap()),
+        mfa_policy: Some(MfaPolicy::RequiredForAll),
+        ..Default::default()
+    };
+    let updated = fx
+        .store
+        .organizations
+        .update_organization(organization.id, &update, t0(), &[])
+        .await
+        .unwrap();
+    let after = sessions.find_session_by_token(&hash, t0()).await.unwrap();
+    assert_eq!(*after.organization, updated);
+    assert_eq!(after.organization.settings.mfa_policy, MfaPolicy::RequiredForAll);
+    // And back: a value seen before is decoded from the row, not resurrected from a cache.
+    let revert = OrganizationUpdate { mfa_policy: Some(MfaPolicy::Optional), ..Default::default() };
+    fx.store.organizations.update_organization(organization.id, &revert, t0(), &[]).await.unwrap();
+    let reverted = sessions.find_session_by_token(&hash, t0()).await.unwrap();
+    assert_eq!(reverted.organization.settings.mfa_policy, MfaPolicy::Optional);
+    assert_eq!(reverted.organization.name.as_str(), "Acme Two");
 }
 
 pub async fn find_by_id_is_scoped_by_organization(store: Store) {

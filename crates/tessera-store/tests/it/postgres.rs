@@ -967,8 +967,8 @@ async fn timestamps_and_json_round_trip_exactly() {
     let (org, ada, session, token) = tenant(&store, "acme").await;
     let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, session);
-    assert_eq!(found.member, ada);
-    assert_eq!(found.organization, org);
+    assert_eq!(*found.member, ada);
+    assert_eq!(*found.organization, org);
     let listed = store.organizations.list_organizations(None, 10).await.unwrap();
     assert_eq!(listed, vec![org]);
 }

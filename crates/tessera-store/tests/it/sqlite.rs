@@ -132,8 +132,8 @@ async fn migrations_are_idempotent_and_a_future_version_is_refused() {
         let found =
             store.sessions.find_session_by_token(&a.token.hash(), t0()).await.expect("find");
         assert_eq!(found.session, a.session);
-        assert_eq!(found.member, a.member);
-        assert_eq!(found.organization, a.organization);
+        assert_eq!(*found.member, a.member);
+        assert_eq!(*found.organization, a.organization);
     }
     let version: i64 = raw_connection(&path)
         .pragma_query_value(None, "user_version", |row| row.get(0))
