@@ -65,7 +65,8 @@ tasks:
             token parse + hash, memory and SQLite authenticate (10^4 sessions), the HTTP
             authenticate route through the router in-process
               --ops K       operations per case (default 1000)
-              CASE          only these (token, memory, sqlite, http)
+              CASE          only these (token, memory, sqlite, create,
+                            create-without-events, http)
   fuzz      build the libFuzzer targets of fuzz/ and run each one
               --seconds N   per target (default 60)
               TARGET        only this one (token_parse, slug, email, external_id,

@@ -8,6 +8,8 @@
 //! - `memory`: `SessionService::authenticate` (token, no JWT) over the memory store with N live
 //!   sessions (default 10^4), tokens taken in turn.
 //! - `sqlite`: the same over a SQLite file.
+//! - `create`, `create-without-events`: `SessionService::create_session` (one magic-link factor,
+//!   EdDSA JWT) over a SQLite file, with the audit log on (the default) and off.
 //! - `http`: `POST /v1/b2b/sessions/authenticate` through `tessera_server::http::router`
 //!   (`oneshot`, memory store, N sessions, default 100): project credentials, body parse,
 //!   authenticate, the session JWT (reused: every session is authenticated once before counting,
@@ -36,8 +38,8 @@ use tessera_api::{
     ServiceConfig, SessionService,
 };
 use tessera_core::{
-    DeliveryMethod, EmailAddress, FactorInput, FactorType, MemberRef, OrganizationName,
-    OrganizationSlug, SessionId, SessionToken, TokenPrefix,
+    DeliveryMethod, EmailAddress, FactorInput, FactorType, MemberId, MemberRef, OrganizationId,
+    OrganizationName, OrganizationSlug, SessionId, SessionToken, TokenPrefix,
 };
 use tessera_server::{
     deployment::{self, Bootstrap},
@@ -50,7 +52,7 @@ const PATH: &str = "/v1/b2b/sessions/authenticate";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let usage = "usage: counts token|memory|sqlite|http OPS [N]";
+    let usage = "usage: counts token|memory|sqlite|create|create-without-events|http OPS [N]";
     let case = args.first().expect(usage).clone();
     let ops: u64 = args.get(1).expect(usage).parse().expect(usage);
     let n: Option<usize> = args.get(2).map(|n| n.parse().expect(usage));
@@ -62,6 +64,11 @@ fn main() {
             let dir = ScratchDir::new();
             let store = rt.block_on(SqliteStore::open_store(&dir.0.join("tessera.db"))).unwrap();
             rt.block_on(authenticate(store, n.unwrap_or(10_000), ops));
+        }
+        "create" | "create-without-events" => {
+            let dir = ScratchDir::new();
+            let store = rt.block_on(SqliteStore::open_store(&dir.0.join("tessera.db"))).unwrap();
+            rt.block_on(create(store, case == "create", ops));
         }
         "http" => rt.block_on(http(n.unwrap_or(100), ops)),
         other => panic!("no case {other}; {usage}"),
@@ -106,15 +113,7 @@ async fn seed_into(
         )
         .await
         .unwrap();
-    let request = CreateSession::new(organization.id.into(), MemberRef::Id(member.id)).with_factor(
-        FactorInput {
-            factor_type: FactorType::MagicLink,
-            delivery_method: DeliveryMethod::Email,
-            last_authenticated_at: None,
-            detail: None,
-        },
-    );
-    let first = service.create_session(request).await.unwrap();
+    let first = service.create_session(sign_in(organization.id, member.id)).await.unwrap();
     let template = first.session.session.clone();
     let mut tokens = vec![first.token.expose().to_owned()];
     let mut rng = rand::rng();
@@ -138,6 +137,27 @@ async fn authenticate(store: Store, n: usize, ops: u64) {
         let request = Authenticate::new(Credential::Token(token.clone())).without_jwt();
         black_box(service.authenticate(request).await.unwrap());
     }
+}
+
+async fn create(store: Store, events: bool, ops: u64) {
+    let mut config = ServiceConfig::new("project-counts");
+    config.jwt.algorithm = JwtAlgorithm::EdDsa;
+    config.events.enabled = events;
+    let (service, _) = seed_into(SessionService::new(store.clone(), config), &store, 1).await;
+    let organization = service.list_organizations(None, 1).await.unwrap().remove(0);
+    let member = service.list_members(&organization.id.into(), None, 1).await.unwrap().0.remove(0);
+    for _ in 0..ops {
+        black_box(service.create_session(sign_in(organization.id, member.id)).await.unwrap());
+    }
+}
+
+fn sign_in(organization: OrganizationId, member: MemberId) -> CreateSession {
+    CreateSession::new(organization.into(), MemberRef::Id(member)).with_factor(FactorInput {
+        factor_type: FactorType::MagicLink,
+        delivery_method: DeliveryMethod::Email,
+        last_authenticated_at: None,
+        detail: None,
+    })
 }
 
 async fn http(n: usize, ops: u64) {
