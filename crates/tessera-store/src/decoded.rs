@@ -8,8 +8,9 @@
 //! holds exactly the same bytes: a hit can never be stale, whatever the clock says (two updates
 //! within one microsecond included), and a miss decodes as before.
 //!
-//! Bounded: at most `capacity` entries per kind; inserting into a full cache drops an arbitrary
-//! entry first.
+//! Bounded twice: at most `capacity` entries per kind, and at most `byte_budget` bytes of raw
+//! columns (a member may carry 16 KiB of metadata, so a count alone would allow hundreds of
+//! megabytes). Inserting into a full cache drops arbitrary entries first.
 
 use std::{
     collections::HashMap,
@@ -38,13 +39,16 @@ pub(crate) struct Decoded {
 }
 
 impl Decoded {
-    /// Enough for the members signed in at once on a busy node; an entry is about a kilobyte.
+    /// Enough for the members signed in at once on a busy node; a typical entry is about a
+    /// kilobyte, raw columns and decoded value together.
     pub(crate) const CAPACITY: usize = 4096;
+    /// Raw column bytes kept per kind; the decoded values take about as much again.
+    pub(crate) const BYTE_BUDGET: usize = 8 << 20;
 
     pub(crate) fn new() -> Self {
         Self {
-            members: DecodedCache::new(Self::CAPACITY),
-            organizations: DecodedCache::new(Self::CAPACITY),
+            members: DecodedCache::new(Self::CAPACITY, Self::BYTE_BUDGET),
+            organizations: DecodedCache::new(Self::CAPACITY, Self::BYTE_BUDGET),
         }
     }
 }
@@ -52,8 +56,16 @@ impl Decoded {
 /// Values decoded from rows, by key, each with the raw columns it came from.
 #[derive(Debug)]
 pub(crate) struct DecodedCache<K, V> {
-    entries: RwLock<HashMap<K, Entry<V>>>,
+    kept: RwLock<Kept<K, V>>,
     capacity: usize,
+    byte_budget: usize,
+}
+
+#[derive(Debug)]
+struct Kept<K, V> {
+    entries: HashMap<K, Entry<V>>,
+    /// The sum of the entries' `raw` lengths.
+    raw_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -63,8 +75,12 @@ struct Entry<V> {
 }
 
 impl<K: Eq + Hash + Copy, V> DecodedCache<K, V> {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self { entries: RwLock::new(HashMap::new()), capacity: capacity.max(1) }
+    pub(crate) fn new(capacity: usize, byte_budget: usize) -> Self {
+        Self {
+            kept: RwLock::new(Kept { entries: HashMap::new(), raw_bytes: 0 }),
+            capacity: capacity.max(1),
+            byte_budget,
+        }
     }
 
     /// The value of `key` decoded from `columns` (every column `decode` reads): the kept one if
@@ -76,26 +92,40 @@ impl<K: Eq + Hash + Copy, V> DecodedCache<K, V> {
         decode: impl FnOnce() -> Result<V, E>,
     ) -> Result<Arc<V>, E> {
         {
-            let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(entry) = entries.get(&key).filter(|entry| same(&entry.raw, columns)) {
+            let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(entry) = kept.entries.get(&key).filter(|entry| same(&entry.raw, columns)) {
                 return Ok(Arc::clone(&entry.value));
             }
         }
         let value = Arc::new(decode()?);
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity
-            && !entries.contains_key(&key)
-            && let Some(evicted) = entries.keys().next().copied()
-        {
-            entries.remove(&evicted);
+        let raw = encode(columns);
+        if raw.len() > self.byte_budget {
+            return Ok(value); // too large to keep at all
         }
-        entries.insert(key, Entry { raw: encode(columns), value: Arc::clone(&value) });
+        let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        let Kept { entries, raw_bytes } = &mut *kept;
+        if let Some(replaced) = entries.remove(&key) {
+            *raw_bytes -= replaced.raw.len();
+        }
+        while entries.len() >= self.capacity || *raw_bytes + raw.len() > self.byte_budget {
+            let Some(evicted) = entries.keys().next().copied() else { break };
+            if let Some(entry) = entries.remove(&evicted) {
+                *raw_bytes -= entry.raw.len();
+            }
+        }
+        *raw_bytes += raw.len();
+        entries.insert(key, Entry { raw, value: Arc::clone(&value) });
         Ok(value)
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.kept.read().unwrap_or_else(PoisonError::into_inner).entries.len()
+    }
+
+    #[cfg(test)]
+    fn raw_bytes(&self) -> usize {
+        self.kept.read().unwrap_or_else(PoisonError::into_inner).raw_bytes
     }
 }
 
@@ -184,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_value_is_reused_only_for_the_same_bytes() {
-        let cache: DecodedCache<u8, String> = DecodedCache::new(8);
+        let cache: DecodedCache<u8, String> = DecodedCache::new(8, 1024);
         let decodes = Cell::new(0);
         let decode = |s: &str| {
             decodes.set(decodes.get() + 1);
@@ -204,19 +234,39 @@ mod tests {
 
     #[test]
     fn a_failed_decode_keeps_nothing() {
-        let cache: DecodedCache<u8, String> = DecodedCache::new(8);
+        let cache: DecodedCache<u8, String> = DecodedCache::new(8, 1024);
         assert_eq!(cache.get_or_decode(1, &[Raw::Null], || Err("corrupt")), Err("corrupt"));
         assert_eq!(cache.len(), 0);
     }
 
     #[test]
     fn the_cache_stays_within_its_capacity() {
-        let cache: DecodedCache<u32, u32> = DecodedCache::new(3);
+        let cache: DecodedCache<u32, u32> = DecodedCache::new(3, 1024);
         for key in 0..10u32 {
             let raw = key.to_le_bytes();
             cache.get_or_decode(key, &[Raw::Bytes(&raw)], || Ok::<_, ()>(key)).unwrap();
             assert!(cache.len() <= 3);
         }
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_byte_budget() {
+        // Each entry encodes as 1 + 4 + 100 bytes: three fit in 320, a fourth does not.
+        let cache: DecodedCache<u32, u32> = DecodedCache::new(100, 320);
+        let big = [7u8; 100];
+        for key in 0..10u32 {
+            cache.get_or_decode(key, &[Raw::Bytes(&big)], || Ok::<_, ()>(key)).unwrap();
+            assert!(cache.raw_bytes() <= 320);
+            assert_eq!(cache.raw_bytes(), cache.len() * 105);
+        }
+        assert_eq!(cache.len(), 3);
+        // Replacing an entry counts its bytes once.
+        cache.get_or_decode(9, &[Raw::Bytes(&[1u8; 10])], || Ok::<_, ()>(9)).unwrap();
+        assert_eq!(cache.raw_bytes(), 2 * 105 + 15);
+        // Larger than the whole budget: decoded, and not kept.
+        let huge = [0u8; 400];
+        assert_eq!(*cache.get_or_decode(99, &[Raw::Bytes(&huge)], || Ok::<_, ()>(99)).unwrap(), 99);
         assert_eq!(cache.len(), 3);
     }
 }
