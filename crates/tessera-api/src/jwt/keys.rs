@@ -213,7 +213,9 @@ impl LoadedKey {
         self.retired_at.is_none()
     }
 }
-/// SHA-256 over the stored private key's DER, then the public key's.
+
+/// SHA-256 over the stored private key's DER (length first, so that the two keys' bytes cannot
+/// shift into each other), then the public key's.
 fn stored_digest(stored: &SigningKey) -> [u8; 32] {
     let mut context = digest::Context::new(&digest::SHA256);
     context.update(&(stored.private_key_der.len() as u64).to_le_bytes());
