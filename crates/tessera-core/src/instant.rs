@@ -10,6 +10,16 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 /// An RFC 3339 instant, as `DateTime::parse_from_rfc3339` reads it, in UTC.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use tessera_core::instant;
+///
+/// let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+/// assert_eq!(instant::parse("2026-05-01T09:00:00Z"), Ok(at));
+/// assert_eq!(instant::parse("2026-05-01T11:00:00+02:00"), Ok(at)); // chrono's path
+/// assert!(instant::parse("2026-02-30T09:00:00Z").is_err());
+/// ```
 pub fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     match parse_utc_layout(s.as_bytes()) {
         Some(at) => Ok(at),
@@ -50,7 +60,22 @@ fn number(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
 }
 
-/// `#[serde(deserialize_with = "crate::instant::deserialize")]` for a `DateTime<Utc>` field.
+/// `#[serde(deserialize_with = "tessera_core::instant::deserialize")]` for a `DateTime<Utc>`
+/// field.
+///
+/// ```
+/// use chrono::{DateTime, Utc};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Stored {
+///     #[serde(deserialize_with = "tessera_core::instant::deserialize")]
+///     at: DateTime<Utc>,
+/// }
+///
+/// let stored: Stored = serde_json::from_str(r#"{"at": "2026-05-01T09:00:00.5Z"}"#)?;
+/// assert_eq!(stored.at.timestamp_millis() % 1000, 500);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
     let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
     parse(&text).map_err(serde::de::Error::custom)
