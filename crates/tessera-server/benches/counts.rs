@@ -6,7 +6,7 @@
 //! `counts CASE OPS [N]`, cases:
 //! - `token`: `SessionToken::parse` + hash of one token.
 //! - `memory`: `SessionService::authenticate` (token, no JWT) over the memory store with N live
-//!   sessions (default 10^4), tokens taken in turn.
+//!   sessions (default 10^4), tokens taken in a fixed scattered order.
 //! - `sqlite`: the same over a SQLite file.
 //! - `create`, `create-without-events`: `SessionService::create_session` (one magic-link factor,
 //!   EdDSA JWT) over a SQLite file, with the audit log on (the default) and off.

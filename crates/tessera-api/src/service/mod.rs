@@ -93,8 +93,9 @@ use crate::{
 /// ```
 #[derive(Debug, Clone)]
 pub struct SessionService {
-    /// What every handle shares. One reference count, so that the handle the HTTP server makes
-    /// per request ([`Self::acting`]) costs two counter increments.
+    /// What every handle shares, behind one reference count: a clone of the service costs two
+    /// counter increments, and the handle the HTTP server makes per request ([`Self::acting`])
+    /// one increment and the request context's allocation.
     shared: Arc<Shared>,
     /// Who the events of this handle's operations name, and where the request came from
     /// ([`Self::acting`]); by default the project, from nowhere known.

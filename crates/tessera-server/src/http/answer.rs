@@ -1,6 +1,6 @@
 //! The answer of a Stytch-shaped route: `{request_id, status_code: 200, ...body}`, serialized
-//! once into one buffer sized for a typical answer (an authenticate's is about 4 KiB), rather
-//! than grown by many small writes.
+//! into one buffer sized up front for a typical answer (an authenticate's is about 3.7 KiB), so
+//! that it is not reallocated as it fills.
 
 use axum::{
     http::{HeaderValue, header::CONTENT_TYPE},
