@@ -19,6 +19,8 @@ pub mod error;
 #[cfg(any(feature = "memory", feature = "sqlite", feature = "postgres"))]
 mod events;
 pub mod repository;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod row;
 pub mod signing_key;
 pub mod webhook;
 

@@ -236,10 +236,10 @@ impl World {
         let copied = sqlx::query(
             "INSERT INTO sessions (id, token_hash, expires_at, organization_id, member_id,
                  started_at, last_accessed_at, revoked_at, authentication_factors, custom_claims,
-                 attributes, return_url, updated_at)
+                 ip_address, user_agent, return_url, updated_at)
              SELECT u.id, u.hash, $4, s.organization_id, s.member_id, s.started_at,
                  s.last_accessed_at, s.revoked_at, s.authentication_factors, s.custom_claims,
-                 s.attributes, s.return_url, s.updated_at
+                 s.ip_address, s.user_agent, s.return_url, s.updated_at
              FROM unnest($1::uuid[], $2::bytea[], $3::uuid[]) AS u(id, hash, template)
              JOIN sessions s ON s.id = u.template",
         )

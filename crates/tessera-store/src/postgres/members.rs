@@ -14,6 +14,7 @@ use super::{
 use crate::{
     error::{Entity, StoreError, StoreResult},
     repository::MemberRepository,
+    row::{self, member_columns},
 };
 
 /// The JSON and array columns of a member.
@@ -92,7 +93,7 @@ impl MemberRepository for PostgresStore {
             MemberRef::Id(id) => {
                 self.query(concat!(
                     "SELECT ",
-                    member_columns!(),
+                    member_columns!("m."),
                     " FROM members m WHERE m.organization_id = $1 AND m.id = $2"
                 ))
                 .bind(org)
@@ -103,7 +104,7 @@ impl MemberRepository for PostgresStore {
             MemberRef::ExternalId(external_id) => {
                 self.query(concat!(
                     "SELECT ",
-                    member_columns!(),
+                    member_columns!("m."),
                     " FROM members m WHERE m.organization_id = $1 AND m.external_id = $2"
                 ))
                 .bind(org)
@@ -114,7 +115,7 @@ impl MemberRepository for PostgresStore {
             MemberRef::Email(email) => {
                 self.query(concat!(
                     "SELECT ",
-                    member_columns!(),
+                    member_columns!("m."),
                     " FROM members m WHERE m.organization_id = $1 AND m.email_normalized = $2"
                 ))
                 .bind(org)
@@ -126,7 +127,7 @@ impl MemberRepository for PostgresStore {
         .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
         match row {
-            Some(row) => rows::member(&row),
+            Some(row) => row::member(&row, 0),
             None => Err(StoreError::NotFound(Entity::Member)),
         }
     }
@@ -146,7 +147,7 @@ impl MemberRepository for PostgresStore {
         let row = self
             .query(concat!(
                 "SELECT ",
-                member_columns!(),
+                member_columns!("m."),
                 " FROM members m WHERE m.organization_id = $1 AND m.id = $2 FOR UPDATE"
             ))
             .bind(organization_id.as_uuid())
@@ -155,7 +156,7 @@ impl MemberRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         let mut member = match row {
-            Some(row) => rows::member(&row)?,
+            Some(row) => row::member(&row, 0)?,
             None => return Err(StoreError::NotFound(Entity::Member)),
         };
         update.apply_to(&mut member);
@@ -219,7 +220,7 @@ impl MemberRepository for PostgresStore {
         let rows = self
             .query(concat!(
                 "SELECT ",
-                member_columns!(),
+                member_columns!("m."),
                 " FROM members m WHERE m.organization_id = $1 \
              AND m.id > COALESCE($2, '00000000-0000-0000-0000-000000000000'::uuid) \
              ORDER BY m.id LIMIT $3"
@@ -231,7 +232,7 @@ impl MemberRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
-        rows.iter().map(rows::member).collect()
+        rows.iter().map(|found| row::member(found, 0)).collect()
     }
 
     async fn find_member_organization(&self, member_id: MemberId) -> StoreResult<OrganizationId> {

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "session_limits", include_str!("../../migrations/postgres/0004_session_limits.sql")),
     (5, "events", include_str!("../../migrations/postgres/0005_events.sql")),
     (6, "webhooks", include_str!("../../migrations/postgres/0006_webhooks.sql")),
+    (
+        7,
+        "session_attributes",
+        include_str!("../../migrations/postgres/0007_session_attributes.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

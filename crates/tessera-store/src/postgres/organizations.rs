@@ -15,6 +15,7 @@ use super::{
 use crate::{
     error::{Entity, StoreError, StoreResult},
     repository::OrganizationRepository,
+    row::{self, organization_columns},
 };
 
 /// The `trusted_metadata` column of an organization.
@@ -78,7 +79,7 @@ impl OrganizationRepository for PostgresStore {
             OrganizationRef::Id(id) => {
                 self.query(concat!(
                     "SELECT ",
-                    organization_columns!(),
+                    organization_columns!("o."),
                     " FROM organizations o WHERE o.id = $1"
                 ))
                 .bind(id.as_uuid())
@@ -88,7 +89,7 @@ impl OrganizationRepository for PostgresStore {
             OrganizationRef::Slug(slug) => {
                 self.query(concat!(
                     "SELECT ",
-                    organization_columns!(),
+                    organization_columns!("o."),
                     " FROM organizations o WHERE o.slug = $1"
                 ))
                 .bind(slug.as_str())
@@ -99,7 +100,7 @@ impl OrganizationRepository for PostgresStore {
         .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
         match row {
-            Some(row) => rows::organization(&row),
+            Some(row) => row::organization(&row, 0),
             None => Err(StoreError::NotFound(Entity::Organization)),
         }
     }
@@ -118,7 +119,7 @@ impl OrganizationRepository for PostgresStore {
         let row = self
             .query(concat!(
                 "SELECT ",
-                organization_columns!(),
+                organization_columns!("o."),
                 " FROM organizations o WHERE o.id = $1 FOR UPDATE"
             ))
             .bind(organization_id.as_uuid())
@@ -126,7 +127,7 @@ impl OrganizationRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         let mut organization = match row {
-            Some(row) => rows::organization(&row)?,
+            Some(row) => row::organization(&row, 0)?,
             None => return Err(StoreError::NotFound(Entity::Organization)),
         };
         update.apply_to(&mut organization);
@@ -190,7 +191,7 @@ impl OrganizationRepository for PostgresStore {
         let rows = self
             .query(concat!(
                 "SELECT ",
-                organization_columns!(),
+                organization_columns!("o."),
                 " FROM organizations o \
              WHERE o.id > COALESCE($1, '00000000-0000-0000-0000-000000000000'::uuid) \
              ORDER BY o.id LIMIT $2"
@@ -201,7 +202,7 @@ impl OrganizationRepository for PostgresStore {
             .await
             .map_err(|e| query_error(DOING, e))?;
         conn.finish(DOING).await?;
-        rows.iter().map(rows::organization).collect()
+        rows.iter().map(|found| row::organization(found, 0)).collect()
     }
 }
 

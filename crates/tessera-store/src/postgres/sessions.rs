@@ -18,48 +18,31 @@ use tessera_core::{
 use super::{
     PostgresStore,
     errors::{is_foreign_key_violation, query_error},
-    rows::{self, MEMBERS, ORGANIZATIONS, SESSIONS},
+    rows::{self, SESSIONS},
 };
 use crate::{
     decoded::Decoded,
     error::{Entity, StoreError, StoreResult},
     events,
     repository::{AuthenticationWrite, EventRepository, SessionKey, SessionRepository},
+    row::{self, authenticated_select, session_columns, session_live_at},
 };
 
-const INSERT: &str = "INSERT INTO sessions (id, organization_id, member_id, token_hash, \
-                      started_at, last_accessed_at, expires_at, revoked_at, \
-                      authentication_factors, custom_claims, attributes, return_url, updated_at, \
-                      token_generation) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-
-/// Session, member and organization of one session, joined.
-macro_rules! authenticated_select {
-    () => {
-        concat!(
-            "SELECT ",
-            session_columns!(),
-            ", ",
-            member_columns!(),
-            ", ",
-            organization_columns!(),
-            " FROM sessions s \
-             JOIN members m ON m.organization_id = s.organization_id AND m.id = s.member_id \
-             JOIN organizations o ON o.id = s.organization_id "
-        )
-    };
-}
+const INSERT: &str = concat!(
+    "INSERT INTO sessions (token_hash, ",
+    session_columns!(""),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+);
 
 /// The hot path: an equality on the unique `token_hash` index. Cheap filters run in SQL; the
 /// whole status rule (absolute lifetime, idle timeout) runs in Rust on the joined organization.
-const FIND_BY_TOKEN: &str = concat!(
-    authenticated_select!(),
-    "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
-);
+const FIND_BY_TOKEN: &str =
+    concat!(authenticated_select!(), "WHERE s.token_hash = $1 AND ", session_live_at!("s.", "$2"));
 
 const FIND_BY_ID: &str = concat!(
     authenticated_select!(),
-    "WHERE s.organization_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3"
+    "WHERE s.organization_id = $1 AND s.id = $2 AND ",
+    session_live_at!("s.", "$3")
 );
 
 /// Authenticate's write, one statement: an extension (`$4`, also an access record) or a coalesced
@@ -79,7 +62,7 @@ const RECORD_AUTHENTICATION: &str = concat!(
      AND s.token_generation = $6 AND ",
     session_active_at!("$3"),
     " RETURNING ",
-    session_columns!()
+    session_columns!("s.")
 );
 
 /// Locks a live session at a generation and reads its claims, for a patch computed in Rust.
@@ -99,7 +82,7 @@ const ROTATE: &str = concat!(
      AND s.token_generation = $3 AND ",
     session_active_at!("$6"),
     " RETURNING ",
-    session_columns!()
+    session_columns!("s.")
 );
 
 /// Revokes a live session; with `$4`, only while it still holds that token generation.
@@ -154,7 +137,7 @@ const REVOKE_LEAST_RECENTLY_USED: &str = concat!(
 
 const LIST_MEMBER: &str = concat!(
     "SELECT ",
-    session_columns!(),
+    session_columns!("s."),
     " FROM sessions s JOIN organizations o ON o.id = s.organization_id \
      WHERE s.organization_id = $1 AND s.member_id = $2 AND ",
     session_active_at!("$3"),
@@ -184,7 +167,6 @@ const PURGES: [&str; 3] = [
 struct JsonColumns {
     factors: Value,
     claims: Value,
-    attributes: Value,
 }
 
 impl JsonColumns {
@@ -192,11 +174,6 @@ impl JsonColumns {
         Ok(Self {
             factors: factors_json(&session.authentication_factors)?,
             claims: Value::Object(session.custom_claims.as_map().clone()),
-            attributes: rows::json_column(
-                SESSIONS,
-                "attributes",
-                serde_json::to_value(&session.attributes),
-            )?,
         })
     }
 }
@@ -214,17 +191,18 @@ async fn insert(
 ) -> Result<(), sqlx::Error> {
     store
         .query(INSERT)
+        .bind(token_hash.as_bytes().as_slice())
         .bind(session.id.as_uuid())
         .bind(session.organization_id.as_uuid())
         .bind(session.member_id.as_uuid())
-        .bind(token_hash.as_bytes().as_slice())
         .bind(session.times.started_at)
         .bind(session.times.last_accessed_at)
         .bind(session.times.expires_at)
         .bind(session.times.revoked_at)
         .bind(&json.factors)
         .bind(&json.claims)
-        .bind(&json.attributes)
+        .bind(session.attributes.ip_address.as_deref())
+        .bind(session.attributes.user_agent.as_deref())
         .bind(session.return_url.as_deref())
         .bind(session.updated_at)
         .bind(generation(session.token_generation))
@@ -234,43 +212,17 @@ async fn insert(
 }
 
 /// A session, its member and organization from one row of [`authenticated_select!`], if the
-/// session is active at `now`. The member and the organization come from `decoded` when their
-/// columns hold the bytes they were decoded from.
+/// session is active at `now` ([`row::authenticated`]).
 fn active(
     row: Option<PgRow>,
     now: DateTime<Utc>,
     decoded: &Decoded,
 ) -> StoreResult<AuthenticatedSession> {
-    let Some(row) = row else {
-        return Err(StoreError::NotFound(Entity::Session));
+    let found = match row {
+        Some(row) => row::authenticated(&row, now, decoded)?,
+        None => None,
     };
-    let member_base = rows::SESSION_COLUMN_COUNT;
-    let organization_base = member_base + rows::MEMBER_COLUMN_COUNT;
-    let member_columns =
-        rows::raw_columns::<{ rows::MEMBER_COLUMN_COUNT }>(&row, MEMBERS, member_base)?;
-    let organization_columns = rows::raw_columns::<{ rows::ORGANIZATION_COLUMN_COUNT }>(
-        &row,
-        ORGANIZATIONS,
-        organization_base,
-    )?;
-    let found = AuthenticatedSession {
-        session: rows::session(&row)?,
-        member: decoded.members.get_or_decode(
-            MemberId::from_uuid(rows::get(&row, MEMBERS, "m_id")?),
-            &member_columns,
-            || rows::member(&row),
-        )?,
-        organization: decoded.organizations.get_or_decode(
-            OrganizationId::from_uuid(rows::get(&row, ORGANIZATIONS, "o_id")?),
-            &organization_columns,
-            || rows::organization(&row),
-        )?,
-    };
-    if found.status(now).is_active() {
-        Ok(found)
-    } else {
-        Err(StoreError::NotFound(Entity::Session))
-    }
+    found.ok_or(StoreError::NotFound(Entity::Session))
 }
 
 /// A token generation as stored (`integer`); generations stay far below `i32::MAX` (one per
@@ -281,7 +233,7 @@ fn generation(generation: u32) -> i32 {
 
 fn updated(row: Option<PgRow>) -> StoreResult<MemberSession> {
     match row {
-        Some(row) => rows::session(&row),
+        Some(row) => row::session(&row, 0),
         None => Err(StoreError::NotFound(Entity::Session)),
     }
 }
@@ -685,7 +637,7 @@ impl SessionRepository for PostgresStore {
         if found.is_empty() {
             self.require_member(organization_id, member_id).await?;
         }
-        found.iter().map(rows::session).collect()
+        found.iter().map(|found| row::session(found, 0)).collect()
     }
 
     async fn exchange_session(
@@ -769,27 +721,5 @@ impl SessionRepository for PostgresStore {
         }
         conn.finish(DOING).await?;
         Ok(deleted)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The decode cache compares the member's and the organization's columns by position: the
-    /// counts and the order of the joined select must be those of the column lists.
-    #[test]
-    fn the_joined_select_is_session_then_member_then_organization_columns() {
-        let count = |columns: &str| columns.split(',').count();
-        assert_eq!(count(session_columns!()), rows::SESSION_COLUMN_COUNT);
-        assert_eq!(count(member_columns!()), rows::MEMBER_COLUMN_COUNT);
-        assert_eq!(count(organization_columns!()), rows::ORGANIZATION_COLUMN_COUNT);
-        let expected = format!(
-            "SELECT {}, {}, {} FROM",
-            session_columns!(),
-            member_columns!(),
-            organization_columns!()
-        );
-        assert!(authenticated_select!().starts_with(&expected));
     }
 }

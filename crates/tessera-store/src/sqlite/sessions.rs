@@ -19,62 +19,40 @@ use super::{
     events::append,
     members::{member_exists, organization_exists},
     rows::{
-        self, Cols, MEMBER_COLUMN_COUNT, MEMBERS, ORGANIZATION_COLUMN_COUNT, ORGANIZATIONS,
-        SESSIONS, json, member_columns, micros, organization_columns, session_columns, uuid_blob,
+        self, Cols, ORGANIZATION_COLUMN_COUNT, SESSIONS, json, micros, organization_columns,
+        session_columns, uuid_blob,
     },
 };
 use crate::{
-    decoded::Decoded,
     error::{Entity, StoreError, StoreResult},
     events,
     repository::{AuthenticationWrite, EventRepository, SessionKey, SessionRepository},
+    row::{self, authenticated_select, session_live_at, session_within_policy_at},
 };
 
-/// `SELECT` of organization, member and session columns, in that order; a query adds `WHERE`.
-macro_rules! select_authenticated {
-    () => {
-        concat!(
-            "SELECT ",
-            organization_columns!("o."),
-            ", ",
-            member_columns!("m."),
-            ", ",
-            session_columns!("s."),
-            " FROM sessions s \
-             JOIN members m ON m.organization_id = s.organization_id AND m.id = s.member_id \
-             JOIN organizations o ON o.id = s.organization_id "
-        )
-    };
-}
-
 /// The condition every session write carries: the session is active at `$now` (a parameter
-/// such as `"?1"`): not revoked, not expired, within its organization's absolute lifetime and
-/// not idle. The same rule as `SessionTimes::status`, so no write can revive an ended session.
+/// such as `"?1"`), by the rule of [`crate::row`]. An `UPDATE` of SQLite cannot join, so the
+/// organization's part is an `EXISTS`.
 macro_rules! active_at {
     ($now:literal) => {
         concat!(
-            "revoked_at IS NULL AND expires_at > ",
-            $now,
+            session_live_at!("", $now),
             " AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = sessions.organization_id \
-             AND sessions.started_at + o.max_lifetime_minutes * 60000000 > ",
-            $now,
-            " AND (o.idle_timeout_minutes IS NULL \
-             OR sessions.last_accessed_at + o.idle_timeout_minutes * 60000000 > ",
-            $now,
-            "))"
+             AND ",
+            session_within_policy_at!(sqlite, "sessions.", "o.", $now),
+            ")"
         )
     };
 }
 
 /// The hot path: one statement from a token hash to session, member and organization.
-pub(super) const FIND_BY_TOKEN: &str = concat!(
-    select_authenticated!(),
-    "WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2"
-);
+pub(super) const FIND_BY_TOKEN: &str =
+    concat!(authenticated_select!(), "WHERE s.token_hash = ?1 AND ", session_live_at!("s.", "?2"));
 
 pub(super) const FIND_BY_ID: &str = concat!(
-    select_authenticated!(),
-    "WHERE s.id = ?1 AND s.organization_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3"
+    authenticated_select!(),
+    "WHERE s.id = ?1 AND s.organization_id = ?2 AND ",
+    session_live_at!("s.", "?3")
 );
 
 /// The organization of a session, by the session's id alone (deployment-wide), whatever its
@@ -151,8 +129,9 @@ pub(super) const LIST_MEMBER_SESSIONS: &str = concat!(
     session_columns!("s."),
     " FROM members m JOIN organizations o ON o.id = m.organization_id \
      LEFT JOIN sessions s ON s.organization_id = m.organization_id \
-     AND s.member_id = m.id AND s.revoked_at IS NULL AND s.expires_at > ?3 \
-     WHERE m.organization_id = ?1 AND m.id = ?2 \
+     AND s.member_id = m.id AND ",
+    session_live_at!("s.", "?3"),
+    " WHERE m.organization_id = ?1 AND m.id = ?2 \
      ORDER BY s.started_at, s.id"
 );
 
@@ -175,32 +154,6 @@ pub(super) const PURGE_CAPPED: &str = "DELETE FROM sessions WHERE id IN (SELECT 
      FROM organizations o CROSS JOIN sessions s \
      WHERE s.organization_id = o.id AND s.started_at < ?1 - o.max_lifetime_minutes * 60000000 \
      LIMIT ?2)";
-
-/// Decodes a row of [`select_authenticated`], and keeps it only if the session is active at
-/// `now` under its organization's lifetime policy (idle timeout, absolute cap). The member and
-/// the organization come from `decoded` when their columns hold the bytes they were decoded
-/// from.
-fn active_authenticated(
-    row: &rusqlite::Row<'_>,
-    now: DateTime<Utc>,
-    decoded: &Decoded,
-) -> StoreResult<Option<AuthenticatedSession>> {
-    let organization_columns = rows::raw_columns::<ORGANIZATION_COLUMN_COUNT>(row, 0)?;
-    let organization = decoded.organizations.get_or_decode(
-        OrganizationId::from_uuid(Cols::new(row, ORGANIZATIONS, 0).uuid(0, "id")?),
-        &organization_columns,
-        || rows::organization(row, 0),
-    )?;
-    let member_columns = rows::raw_columns::<MEMBER_COLUMN_COUNT>(row, ORGANIZATION_COLUMN_COUNT)?;
-    let member = decoded.members.get_or_decode(
-        MemberId::from_uuid(Cols::new(row, MEMBERS, ORGANIZATION_COLUMN_COUNT).uuid(0, "id")?),
-        &member_columns,
-        || rows::member(row, ORGANIZATION_COLUMN_COUNT),
-    )?;
-    let session = rows::session(row, ORGANIZATION_COLUMN_COUNT + MEMBER_COLUMN_COUNT)?;
-    let found = AuthenticatedSession { session, member, organization };
-    Ok(found.status(now).is_active().then_some(found))
-}
 
 fn sessions_not_found() -> StoreError {
     StoreError::NotFound(Entity::Session)
@@ -344,7 +297,7 @@ impl SessionRepository for SqliteStore {
                 &mut stmt,
                 params![&token_hash.as_bytes()[..], micros(now)],
                 SESSIONS,
-                |row| active_authenticated(row, now, &self.decoded),
+                |row| row::authenticated(row, now, &self.decoded),
             )?
             .flatten()
             .ok_or_else(sessions_not_found)
@@ -367,7 +320,7 @@ impl SessionRepository for SqliteStore {
                     micros(now)
                 ],
                 SESSIONS,
-                |row| active_authenticated(row, now, &self.decoded),
+                |row| row::authenticated(row, now, &self.decoded),
             )?
             .flatten()
             .ok_or_else(sessions_not_found)

@@ -96,6 +96,7 @@ macro_rules! conformance_suite {
                 purge_deletes_dead_sessions_in_batches,
                 purge_deletes_idle_and_capped_sessions,
                 writes_never_revive_an_ended_session,
+                the_write_rule_and_the_lookup_rule_agree_at_every_edge,
                 find_session_organization_whatever_its_status,
                 find_session_organization_of_unknown_or_purged_is_not_found,
             }

@@ -778,6 +778,50 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
     assert_eq!(before.session.times.last_accessed_at, t0(), "the refused touch wrote nothing");
 }
 
+/// Lookups apply the active rule in Rust (`SessionTimes::status`), writes in SQL
+/// (`crate::row::session_within_policy_at`): at each edge of the rule (expiry, absolute
+/// lifetime, idle timeout), a microsecond before, at and after it, a lookup finds the session
+/// exactly when a write accepts it.
+pub async fn the_write_rule_and_the_lookup_rule_agree_at_every_edge(store: Store) {
+    let mut fx = Fixture::new(store);
+    let idle_org = fx.organization_with_idle_timeout("idle", 15).await;
+    let idle_member = fx.member(&idle_org, "ada@idle.example").await;
+    let capped = fx.tenant("capped").await;
+    fx.store
+        .organizations
+        .update_organization(capped.organization.id, &cap(30), t0(), &[])
+        .await
+        .unwrap();
+    let plain = fx.tenant("plain").await;
+    let expiry = plain.session.times.expires_at;
+    assert!(expiry > t0() + minutes(30), "the cap ends the capped sessions before they expire");
+
+    let edges = [
+        ("expiry", &plain.member, expiry),
+        ("absolute lifetime", &capped.member, t0() + minutes(30)),
+        ("idle timeout", &idle_member, t0() + minutes(15)),
+    ];
+    for (edge, member, at) in edges {
+        for offset in [-1, 0, 1] {
+            let now = at + TimeDelta::microseconds(offset);
+            let opened = fx.session(member).await;
+            let found = fx.store.sessions.find_session_by_token(&opened.token.hash(), now).await;
+            let written = fx
+                .store
+                .sessions
+                .record_authentication(&key(&opened.session), &touch(now), &ns(), now, &[])
+                .await;
+            let active = offset < 0;
+            assert_eq!(found.is_ok(), active, "lookup at the {edge} {offset:+} µs: {found:?}");
+            assert_eq!(written.is_ok(), active, "write at the {edge} {offset:+} µs: {written:?}");
+            if !active {
+                expect_err!(found, StoreError::NotFound(Entity::Session));
+                expect_err!(written, StoreError::NotFound(Entity::Session));
+            }
+        }
+    }
+}
+
 /// The deployment-wide lookup answers with the session's organization whether the session is
 /// active, revoked or expired: it takes no `now` and checks no status.
 pub async fn find_session_organization_whatever_its_status(store: Store) {

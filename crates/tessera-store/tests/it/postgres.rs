@@ -291,7 +291,7 @@ async fn migrations_are_idempotent_and_recorded() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     // The store works after migrating again.
     let store = store.into_store();
     tenant(&store, "after-remigrate").await;
@@ -303,8 +303,14 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
     let before = store.clone().into_store();
     let (_, _, session, token) = tenant(&before, "before-upgrade").await;
     // Back to version 1, data kept: as a database migrated by a Tessera that knew only 0001
-    // would be (its sessions had no token generation).
+    // would be (its sessions had no token generation, and their attributes in one jsonb column).
     for undo in [
+        "ALTER TABLE sessions ADD COLUMN attributes jsonb",
+        "UPDATE sessions SET attributes = jsonb_strip_nulls(jsonb_build_object(\
+         'ip_address', ip_address, 'user_agent', user_agent))",
+        "ALTER TABLE sessions ALTER COLUMN attributes SET NOT NULL",
+        "ALTER TABLE sessions DROP COLUMN ip_address",
+        "ALTER TABLE sessions DROP COLUMN user_agent",
         "DROP TABLE webhook_deliveries",
         "DROP TABLE webhook_endpoints",
         "DROP TABLE events",
@@ -328,7 +334,7 @@ async fn a_version_1_schema_upgrades_and_keeps_its_data() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     let store = store.into_store();
     let found = store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
     assert_eq!(found.session, session, "the upgrade kept the version-1 data");
@@ -357,7 +363,7 @@ async fn nodes_migrating_one_schema_at_once_all_succeed() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 6, "each migration applied exactly once");
+    assert_eq!(applied, 7, "each migration applied exactly once");
     let store = stores.remove(0).into_store();
     tenant(&store, "raced").await;
     assert!(schema.name.starts_with(SCHEMA_PREFIX));
