@@ -10,7 +10,8 @@ use std::process::Command;
 
 use crate::{Result, apt_install, cargo_bin, step, workspace_root};
 
-const CASES: [&str; 6] = ["token", "memory", "sqlite", "create", "create-without-events", "http"];
+const CASES: [&str; 7] =
+    ["token", "memory", "sqlite", "postgres", "create", "create-without-events", "http"];
 const DEFAULT_OPS: u64 = 1000;
 
 pub(crate) fn counts(args: &[String]) -> Result {

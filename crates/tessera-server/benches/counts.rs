@@ -8,6 +8,9 @@
 //! - `memory`: `SessionService::authenticate` (token, no JWT) over the memory store with N live
 //!   sessions (default 10^4), tokens taken in a fixed scattered order.
 //! - `sqlite`: the same over a SQLite file.
+//! - `postgres`: the same over PostgreSQL (a fresh database `tessera_counts` on the server of
+//!   `TESSERA_BENCH_DATABASE_URL`, default the local one): the client's share only, the
+//!   server's work happens in another process and is not counted.
 //! - `create`, `create-without-events`: `SessionService::create_session` (one magic-link factor,
 //!   EdDSA JWT) over a SQLite file, with the audit log on (the default) and off.
 //! - `http`: `POST /v1/b2b/sessions/authenticate` through `tessera_server::http::router`
@@ -45,14 +48,15 @@ use tessera_server::{
     deployment::{self, Bootstrap},
     http::{AppState, router},
 };
-use tessera_store::{Store, memory::MemoryStore, sqlite::SqliteStore};
+use tessera_store::{Store, memory::MemoryStore, postgres::PostgresStore, sqlite::SqliteStore};
 use tower::ServiceExt;
 
 const PATH: &str = "/v1/b2b/sessions/authenticate";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let usage = "usage: counts token|memory|sqlite|create|create-without-events|http OPS [N]";
+    let usage =
+        "usage: counts token|memory|sqlite|postgres|create|create-without-events|http OPS [N]";
     let case = args.first().expect(usage).clone();
     let ops: u64 = args.get(1).expect(usage).parse().expect(usage);
     let n: Option<usize> = args.get(2).map(|n| n.parse().expect(usage));
@@ -63,6 +67,10 @@ fn main() {
         "sqlite" => {
             let dir = ScratchDir::new();
             let store = rt.block_on(SqliteStore::open_store(&dir.0.join("tessera.db"))).unwrap();
+            rt.block_on(authenticate(store, n.unwrap_or(10_000), ops));
+        }
+        "postgres" => {
+            let store = rt.block_on(fresh_postgres());
             rt.block_on(authenticate(store, n.unwrap_or(10_000), ops));
         }
         "create" | "create-without-events" => {
@@ -200,6 +208,27 @@ async fn post(app: &Router, basic: &str, body: &str) -> usize {
     assert_eq!(answer.status(), StatusCode::OK);
     let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20).await.unwrap();
     black_box(bytes).len()
+}
+
+/// A migrated store on a fresh database `tessera_counts`.
+async fn fresh_postgres() -> Store {
+    let admin = std::env::var("TESSERA_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL at {admin} is unreachable ({e}); start it or set TESSERA_BENCH_DATABASE_URL"
+        )
+    });
+    sqlx::query("DROP DATABASE IF EXISTS tessera_counts WITH (FORCE)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE tessera_counts").execute(&pool).await.unwrap();
+    pool.close().await;
+    let (server, _) = admin.rsplit_once('/').expect("a database URL ends with the database name");
+    let store = PostgresStore::connect(&format!("{server}/tessera_counts")).await.unwrap();
+    store.migrate().await.unwrap();
+    store.into_store()
 }
 
 /// A directory under the system's temp dir, removed on drop.
