@@ -280,6 +280,7 @@ impl<'a, R: SqlRow + ?Sized> Columns<'a, R> {
         StoreError::corrupt_with(self.table, format!("column {column}: {reason}"), source)
     }
 
+    #[inline]
     fn read<T>(&self, column: &str, value: Readable<T>) -> StoreResult<Option<T>> {
         value.map_err(|Unreadable { reason, source }| match source {
             Some(source) => self.corrupt_with(column, reason, source),
@@ -287,11 +288,13 @@ impl<'a, R: SqlRow + ?Sized> Columns<'a, R> {
         })
     }
 
+    #[inline]
     fn required<T>(&self, column: &str, value: Option<T>) -> StoreResult<T> {
         value.ok_or_else(|| self.corrupt(column, "is null"))
     }
 
     /// The raw values of `N` columns from `i` on.
+    #[inline]
     pub(crate) fn raw<const N: usize>(&self, i: usize) -> StoreResult<[Raw<'a>; N]> {
         let mut out = [Raw::Null; N];
         for (k, raw) in out.iter_mut().enumerate() {
@@ -303,38 +306,47 @@ impl<'a, R: SqlRow + ?Sized> Columns<'a, R> {
         Ok(out)
     }
 
+    #[inline]
     pub(crate) fn is_null(&self, i: usize) -> StoreResult<bool> {
         Ok(matches!(self.raw::<1>(i)?, [Raw::Null]))
     }
 
+    #[inline]
     pub(crate) fn opt_uuid(&self, i: usize, column: &str) -> StoreResult<Option<Uuid>> {
         self.read(column, self.row.uuid(self.base + i))
     }
 
+    #[inline]
     pub(crate) fn uuid(&self, i: usize, column: &str) -> StoreResult<Uuid> {
         self.required(column, self.opt_uuid(i, column)?)
     }
 
+    #[inline]
     pub(crate) fn opt_text(&self, i: usize, column: &str) -> StoreResult<Option<&'a str>> {
         self.read(column, self.row.text(self.base + i))
     }
 
+    #[inline]
     pub(crate) fn text(&self, i: usize, column: &str) -> StoreResult<&'a str> {
         self.required(column, self.opt_text(i, column)?)
     }
 
+    #[inline]
     pub(crate) fn opt_blob(&self, i: usize, column: &str) -> StoreResult<Option<&'a [u8]>> {
         self.read(column, self.row.blob(self.base + i))
     }
 
+    #[inline]
     pub(crate) fn blob(&self, i: usize, column: &str) -> StoreResult<&'a [u8]> {
         self.required(column, self.opt_blob(i, column)?)
     }
 
+    #[inline]
     pub(crate) fn opt_int(&self, i: usize, column: &str) -> StoreResult<Option<i64>> {
         self.read(column, self.row.int(self.base + i))
     }
 
+    #[inline]
     pub(crate) fn int(&self, i: usize, column: &str) -> StoreResult<i64> {
         self.required(column, self.opt_int(i, column)?)
     }
@@ -348,10 +360,12 @@ impl<'a, R: SqlRow + ?Sized> Columns<'a, R> {
         }
     }
 
+    #[inline]
     pub(crate) fn opt_time(&self, i: usize, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         self.read(column, self.row.instant(self.base + i))
     }
 
+    #[inline]
     pub(crate) fn time(&self, i: usize, column: &str) -> StoreResult<DateTime<Utc>> {
         self.required(column, self.opt_time(i, column)?)
     }
@@ -496,19 +510,35 @@ pub(crate) fn authenticated<R: SqlRow + ?Sized>(
     let member_base = SESSION_COLUMN_COUNT;
     let organization_base = member_base + MEMBER_COLUMN_COUNT;
     let member_columns = Columns::new(row, MEMBERS, member_base);
+    let member_raw = member_columns.raw::<MEMBER_COLUMN_COUNT>(0)?;
     let member = decoded.members.get_or_decode(
-        MemberId::from_uuid(member_columns.uuid(0, "id")?),
-        &member_columns.raw::<MEMBER_COLUMN_COUNT>(0)?,
+        MemberId::from_uuid(id_of(&member_columns, &member_raw)?),
+        &member_raw,
         || member(row, member_base),
     )?;
     let organization_columns = Columns::new(row, ORGANIZATIONS, organization_base);
+    let organization_raw = organization_columns.raw::<ORGANIZATION_COLUMN_COUNT>(0)?;
     let organization = decoded.organizations.get_or_decode(
-        OrganizationId::from_uuid(organization_columns.uuid(0, "id")?),
-        &organization_columns.raw::<ORGANIZATION_COLUMN_COUNT>(0)?,
+        OrganizationId::from_uuid(id_of(&organization_columns, &organization_raw)?),
+        &organization_raw,
         || organization(row, organization_base),
     )?;
     let found = AuthenticatedSession { session, member, organization };
     Ok(found.status(now).is_active().then_some(found))
+}
+
+/// The id in the first of a table's raw columns: 16 bytes in both backends (a SQLite blob, a
+/// PostgreSQL binary `uuid`), so it need not be read again; anything else is read as a UUID
+/// column, for its error.
+#[inline]
+fn id_of<R: SqlRow + ?Sized>(columns: &Columns<'_, R>, raw: &[Raw<'_>]) -> StoreResult<Uuid> {
+    match raw.first().copied() {
+        Some(Raw::Bytes(bytes)) => match <[u8; 16]>::try_from(bytes) {
+            Ok(bytes) => Ok(Uuid::from_bytes(bytes)),
+            Err(_) => columns.uuid(0, "id"),
+        },
+        _ => columns.uuid(0, "id"),
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,7 @@ pub(super) fn query_all<T>(
 /// SQLite's storage of the row model: UUIDs as 16-byte blobs, instants as microseconds since the
 /// Unix epoch, JSON and lists (a JSON array) as text.
 impl SqlRow for Row<'_> {
+    #[inline]
     fn raw(&self, i: usize) -> Result<Raw<'_>, Unreadable> {
         Ok(match value(self, i)? {
             ValueRef::Null => Raw::Null,
@@ -101,6 +102,7 @@ impl SqlRow for Row<'_> {
         })
     }
 
+    #[inline]
     fn uuid(&self, i: usize) -> Readable<Uuid> {
         match value(self, i)? {
             ValueRef::Null => Ok(None),
@@ -111,6 +113,7 @@ impl SqlRow for Row<'_> {
         }
     }
 
+    #[inline]
     fn text(&self, i: usize) -> Readable<&str> {
         match value(self, i)? {
             ValueRef::Null => Ok(None),
@@ -121,6 +124,7 @@ impl SqlRow for Row<'_> {
         }
     }
 
+    #[inline]
     fn blob(&self, i: usize) -> Readable<&[u8]> {
         match value(self, i)? {
             ValueRef::Null => Ok(None),
@@ -129,6 +133,7 @@ impl SqlRow for Row<'_> {
         }
     }
 
+    #[inline]
     fn int(&self, i: usize) -> Readable<i64> {
         match value(self, i)? {
             ValueRef::Null => Ok(None),
@@ -137,6 +142,7 @@ impl SqlRow for Row<'_> {
         }
     }
 
+    #[inline]
     fn instant(&self, i: usize) -> Readable<DateTime<Utc>> {
         match self.int(i)? {
             None => Ok(None),
@@ -146,10 +152,12 @@ impl SqlRow for Row<'_> {
         }
     }
 
+    #[inline]
     fn json(&self, i: usize) -> Readable<&str> {
         self.text(i)
     }
 
+    #[inline]
     fn strings(&self, i: usize) -> Readable<Vec<String>> {
         self.text(i)?
             .map(serde_json::from_str)
@@ -158,6 +166,7 @@ impl SqlRow for Row<'_> {
     }
 }
 
+#[inline]
 fn value<'a>(row: &'a Row<'_>, i: usize) -> Result<ValueRef<'a>, Unreadable> {
     row.get_ref(i).map_err(|e| Unreadable::with("cannot be read", e))
 }
