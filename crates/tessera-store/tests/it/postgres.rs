@@ -17,7 +17,10 @@
 
 use std::{
     str::FromStr,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -108,16 +111,10 @@ impl TestSchema {
         Some(Self { name, options })
     }
 
-    /// A migrated store on this schema, with a small pool (many tests run at once).
+    /// A migrated store on this schema, connected as `tessera serve` connects (its pool opens
+    /// connections as they are needed).
     async fn store(&self) -> PostgresStore {
-        let pool = PostgresStore::pool_options()
-            .max_connections(8)
-            .connect_with(self.options.clone())
-            .await
-            .unwrap();
-        let store = PostgresStore::from_pool(pool);
-        store.migrate().await.unwrap();
-        store
+        PostgresStore::connect_with(self.options.clone()).await.unwrap()
     }
 
     /// A store on this schema, migrated in session mode, then in [`PoolMode::Transaction`] on a
@@ -412,6 +409,38 @@ async fn a_missing_database_is_an_open_error_that_says_so() {
     let err = PostgresStore::connect_with(options).await.unwrap_err();
     assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
     assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+/// A store on a pool of the caller's own runs that pool's `before_acquire` hook on every
+/// operation that takes an idle connection: only a pool the store built itself, which checks
+/// nothing, hands idle connections out directly.
+#[tokio::test]
+async fn a_pool_of_ones_own_runs_its_before_acquire_hook() {
+    let Some(schema) = TestSchema::create().await else { return };
+    let (_, _, _, token) = tenant(&schema.store().await.into_store(), "hooked").await;
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&checks);
+    let pool = PostgresStore::pool_options()
+        .max_connections(1)
+        .before_acquire(move |_, _| {
+            let counted = Arc::clone(&counted);
+            Box::pin(async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok(true)
+            })
+        })
+        .connect_with(schema.options.clone())
+        .await
+        .unwrap();
+    let store = PostgresStore::from_pool(pool).into_store();
+    for _ in 0..3 {
+        store.sessions.find_session_by_token(&token.hash(), t0()).await.unwrap();
+        // sqlx returns a connection to the pool from a task of its own: let it run, so that the
+        // next lookup finds the connection idle.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The first lookup opened the connection; the next two took it idle, through the hook.
+    assert!(checks.load(Ordering::SeqCst) >= 2, "{} hook calls", checks.load(Ordering::SeqCst));
 }
 
 #[tokio::test]
