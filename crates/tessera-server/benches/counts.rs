@@ -212,21 +212,8 @@ async fn post(app: &Router, basic: &str, body: &str) -> usize {
 
 /// A migrated store on a fresh database `tessera_counts`.
 async fn fresh_postgres() -> Store {
-    let admin = std::env::var("TESSERA_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL at {admin} is unreachable ({e}); start it or set TESSERA_BENCH_DATABASE_URL"
-        )
-    });
-    sqlx::query("DROP DATABASE IF EXISTS tessera_counts WITH (FORCE)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("CREATE DATABASE tessera_counts").execute(&pool).await.unwrap();
-    pool.close().await;
-    let (server, _) = admin.rsplit_once('/').expect("a database URL ends with the database name");
-    let store = PostgresStore::connect(&format!("{server}/tessera_counts")).await.unwrap();
+    let url = tessera_bench::fresh_postgres_database("tessera_counts").await;
+    let store = PostgresStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.into_store()
 }

@@ -199,7 +199,7 @@ impl World {
                 (store, "SQLite file in WAL mode".to_owned())
             }
             Backend::Postgres => {
-                let url = fresh_postgres_database().await;
+                let url = tessera_bench::fresh_postgres_database(BENCH_DATABASE).await;
                 let pg = PostgresStore::connect(&url).await.expect("connect to PostgreSQL");
                 pg.migrate().await.expect("migrate PostgreSQL");
                 let version: String = sqlx::query_scalar("SHOW server_version")
@@ -506,31 +506,6 @@ impl AccessLog {
             bytes as f64 / requests.max(1) as f64
         );
         self.file.set_len(0).expect("empty the access log");
-    }
-}
-
-/// A fresh, empty database [`BENCH_DATABASE`] (spelled out in the statements) on the server of
-/// `TESSERA_BENCH_DATABASE_URL` (default: the local PostgreSQL), returning its URL.
-async fn fresh_postgres_database() -> String {
-    let admin = std::env::var("TESSERA_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL at {admin} is unreachable ({e}); start it or set TESSERA_BENCH_DATABASE_URL"
-        )
-    });
-    sqlx::query("DROP DATABASE IF EXISTS tessera_bench_http WITH (FORCE)")
-        .execute(&pool)
-        .await
-        .expect("drop the bench database");
-    sqlx::query("CREATE DATABASE tessera_bench_http")
-        .execute(&pool)
-        .await
-        .expect("create the bench database");
-    pool.close().await;
-    match admin.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{BENCH_DATABASE}"),
-        None => panic!("TESSERA_BENCH_DATABASE_URL has no database name: {admin}"),
     }
 }
 

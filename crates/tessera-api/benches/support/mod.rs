@@ -80,7 +80,7 @@ impl World {
                 (store, path.display().to_string(), Some(dir))
             }
             Backend::Postgres => {
-                let url = fresh_postgres_database().await;
+                let url = tessera_bench::fresh_postgres_database("tessera_bench").await;
                 let pg = PostgresStore::connect(&url).await.expect("connect to PostgreSQL");
                 pg.migrate().await.expect("migrate PostgreSQL");
                 // `TESSERA_BENCH_POSTGRES_POOL_MODE=transaction`: the store in its transaction
@@ -312,28 +312,6 @@ where
     let elapsed = started.elapsed();
     measurement.record_batch(ops, elapsed, latencies);
     elapsed
-}
-
-/// A fresh, empty database `tessera_bench` on the server of `TESSERA_BENCH_DATABASE_URL`
-/// (default: the local PostgreSQL), returning its URL.
-async fn fresh_postgres_database() -> String {
-    let admin = std::env::var("TESSERA_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL at {admin} is unreachable ({e}); start it or set TESSERA_BENCH_DATABASE_URL"
-        )
-    });
-    sqlx::query("DROP DATABASE IF EXISTS tessera_bench WITH (FORCE)")
-        .execute(&pool)
-        .await
-        .expect("drop the bench database");
-    sqlx::query("CREATE DATABASE tessera_bench").execute(&pool).await.expect("create it");
-    pool.close().await;
-    match admin.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/tessera_bench"),
-        None => panic!("TESSERA_BENCH_DATABASE_URL has no database name: {admin}"),
-    }
 }
 
 /// A directory removed on drop.
