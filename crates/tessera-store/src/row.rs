@@ -33,37 +33,21 @@ pub(crate) const SESSIONS: &str = "sessions";
 // ---------------------------------------------------------------------------------------------
 // Column lists
 
-/// The columns [`organization`] decodes, in order, each prefixed with `$p` (a table alias such
-/// as `"o."`, or `""`).
+/// `$p$first, $p$second, …`: column names, each prefixed with `$p` (a table alias such as `"o."`,
+/// or `""`).
+macro_rules! prefixed {
+    ($p:literal; $first:literal $(, $rest:literal)* $(,)?) => {
+        concat!($p, $first $(, ", ", $p, $rest)*)
+    };
+}
+
+/// The columns [`organization`] decodes, in order, each prefixed with `$p`.
 macro_rules! organization_columns {
     ($p:literal) => {
-        concat!(
-            $p,
-            "id, ",
-            $p,
-            "slug, ",
-            $p,
-            "external_id, ",
-            $p,
-            "name, ",
-            $p,
-            "email, ",
-            $p,
-            "trusted_metadata, ",
-            $p,
-            "mfa_policy, ",
-            $p,
-            "max_lifetime_minutes, ",
-            $p,
-            "idle_timeout_minutes, ",
-            $p,
-            "created_at, ",
-            $p,
-            "updated_at, ",
-            $p,
-            "max_sessions_per_member, ",
-            $p,
-            "session_limit_behavior"
+        $crate::row::prefixed!($p;
+            "id", "slug", "external_id", "name", "email", "trusted_metadata", "mfa_policy",
+            "max_lifetime_minutes", "idle_timeout_minutes", "created_at", "updated_at",
+            "max_sessions_per_member", "session_limit_behavior",
         )
     };
 }
@@ -72,27 +56,9 @@ pub(crate) const ORGANIZATION_COLUMN_COUNT: usize = 13;
 /// The columns [`member`] decodes.
 macro_rules! member_columns {
     ($p:literal) => {
-        concat!(
-            $p,
-            "id, ",
-            $p,
-            "organization_id, ",
-            $p,
-            "email_address, ",
-            $p,
-            "external_id, ",
-            $p,
-            "name, ",
-            $p,
-            "roles, ",
-            $p,
-            "trusted_metadata, ",
-            $p,
-            "untrusted_metadata, ",
-            $p,
-            "created_at, ",
-            $p,
-            "updated_at"
+        $crate::row::prefixed!($p;
+            "id", "organization_id", "email_address", "external_id", "name", "roles",
+            "trusted_metadata", "untrusted_metadata", "created_at", "updated_at",
         )
     };
 }
@@ -102,35 +68,10 @@ pub(crate) const MEMBER_COLUMN_COUNT: usize = 10;
 /// [`MemberSession`] has none).
 macro_rules! session_columns {
     ($p:literal) => {
-        concat!(
-            $p,
-            "id, ",
-            $p,
-            "organization_id, ",
-            $p,
-            "member_id, ",
-            $p,
-            "started_at, ",
-            $p,
-            "last_accessed_at, ",
-            $p,
-            "expires_at, ",
-            $p,
-            "revoked_at, ",
-            $p,
-            "authentication_factors, ",
-            $p,
-            "custom_claims, ",
-            $p,
-            "ip_address, ",
-            $p,
-            "user_agent, ",
-            $p,
-            "return_url, ",
-            $p,
-            "updated_at, ",
-            $p,
-            "token_generation"
+        $crate::row::prefixed!($p;
+            "id", "organization_id", "member_id", "started_at", "last_accessed_at", "expires_at",
+            "revoked_at", "authentication_factors", "custom_claims", "ip_address", "user_agent",
+            "return_url", "updated_at", "token_generation",
         )
     };
 }
@@ -208,8 +149,8 @@ macro_rules! plus_minutes {
 }
 
 pub(crate) use {
-    authenticated_select, member_columns, organization_columns, plus_minutes, session_columns,
-    session_live_at, session_within_policy_at,
+    authenticated_select, member_columns, organization_columns, plus_minutes, prefixed,
+    session_columns, session_live_at, session_within_policy_at,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -544,6 +485,12 @@ fn id_of<R: SqlRow + ?Sized>(columns: &Columns<'_, R>, raw: &[Raw<'_>]) -> Store
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_prefixes_every_column_and_separates_them() {
+        assert_eq!(prefixed!("s."; "id", "member_id"), "s.id, s.member_id");
+        assert_eq!(prefixed!(""; "id"), "id");
+    }
 
     #[test]
     fn the_column_counts_are_those_of_the_lists() {
