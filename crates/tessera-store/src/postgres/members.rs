@@ -52,22 +52,22 @@ impl MemberRepository for PostgresStore {
         const DOING: &str = "create a member";
         let columns = Columns::of(member)?;
         let mut conn = self.write_conn(DOING, events).await?;
-        self.query(
-            "INSERT INTO members (id, organization_id, email_address, email_normalized, name, \
-             external_id, roles, trusted_metadata, untrusted_metadata, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
+        self.query(concat!(
+            "INSERT INTO members (",
+            member_columns!(""),
+            ", email_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
         .bind(member.id.as_uuid())
         .bind(member.organization_id.as_uuid())
         .bind(member.email_address.as_str())
-        .bind(member.email_address.normalized())
-        .bind(member.name.as_deref())
         .bind(member.external_id.as_ref().map(|e| e.as_str()))
+        .bind(member.name.as_deref())
         .bind(&columns.roles)
         .bind(&columns.trusted_metadata)
         .bind(&columns.untrusted_metadata)
         .bind(member.created_at)
         .bind(member.updated_at)
+        .bind(member.email_address.normalized())
         .execute(&mut *conn)
         .await
         .map_err(|e| {

@@ -46,12 +46,11 @@ impl OrganizationRepository for PostgresStore {
         const DOING: &str = "create an organization";
         let lifetime = &organization.settings.lifetime;
         let mut conn = self.write_conn(DOING, events).await?;
-        self.query(
-            "INSERT INTO organizations (id, slug, external_id, name, email, trusted_metadata, \
-             mfa_policy, max_lifetime_minutes, idle_timeout_minutes, created_at, updated_at, \
-             max_sessions_per_member, session_limit_behavior) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
+        self.query(concat!(
+            "INSERT INTO organizations (",
+            organization_columns!(""),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
         .bind(organization.id.as_uuid())
         .bind(organization.slug.as_str())
         .bind(organization.external_id.as_ref().map(|e| e.as_str()))

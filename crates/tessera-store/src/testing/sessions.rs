@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tessera_core::{
     AuthenticationFactor, ClaimNamespaces, DeliveryMethod, FactorInput, FactorType, MaxLifetime,
-    MemberRef, MemberUpdate, MfaPolicy, OrganizationName, OrganizationUpdate, RoleId, SessionId,
+    MemberRef, MemberUpdate, MfaPolicy, OrganizationId, OrganizationName, OrganizationUpdate,
+    RoleId, SessionId,
 };
 
 use super::{
@@ -35,11 +36,13 @@ fn patch(claims: serde_json::Value) -> AuthenticationWrite {
     AuthenticationWrite { claims_patch: Some(claims), ..Default::default() }
 }
 
-fn cap(minutes: i64) -> OrganizationUpdate {
-    OrganizationUpdate {
+/// Lowers `organization`'s absolute lifetime to `minutes`, at `t0`.
+async fn cap(fx: &Fixture, organization: OrganizationId, minutes: i64) {
+    let update = OrganizationUpdate {
         max_lifetime: Some(MaxLifetime::from_minutes(minutes).unwrap()),
         ..Default::default()
-    }
+    };
+    fx.store.organizations.update_organization(organization, &update, t0(), &[]).await.unwrap();
 }
 
 fn seconds(s: i64) -> TimeDelta {
@@ -220,11 +223,7 @@ pub async fn idle_session_is_not_found_until_touched(store: Store) {
 pub async fn absolute_lifetime_is_enforced_at_lookup(store: Store) {
     let mut fx = Fixture::new(store);
     let a = fx.tenant("acme").await;
-    fx.store
-        .organizations
-        .update_organization(a.organization.id, &cap(30), t0(), &[])
-        .await
-        .unwrap();
+    cap(&fx, a.organization.id, 30).await;
     fx.store.sessions.find_session_by_token(&a.token.hash(), t0() + minutes(29)).await.unwrap();
     expect_err!(
         fx.store.sessions.find_session_by_token(&a.token.hash(), t0() + minutes(30)).await,
@@ -693,11 +692,7 @@ pub async fn purge_deletes_idle_and_capped_sessions(store: Store) {
         .record_authentication(&key(touched), &touch(at), &ns(), at, &[])
         .await
         .unwrap();
-    fx.store
-        .organizations
-        .update_organization(capped.organization.id, &cap(60), t0(), &[])
-        .await
-        .unwrap();
+    cap(&fx, capped.organization.id, 60).await;
 
     // At +100 min, over are: the untouched idle session (since +15), the touched one (+25), the
     // capped year-long one (+60) and both 60-minute sessions (+60). The relaxed year-long one
@@ -733,11 +728,7 @@ pub async fn writes_never_revive_an_ended_session(store: Store) {
     let member = fx.member(&idle_org, "ada@idle.example").await;
     let idle = fx.session(&member).await;
     let capped = fx.tenant("capped").await;
-    fx.store
-        .organizations
-        .update_organization(capped.organization.id, &cap(30), t0(), &[])
-        .await
-        .unwrap();
+    cap(&fx, capped.organization.id, 30).await;
 
     let late = t0() + minutes(31); // idle since t0 (> 15 min) and past the 30-minute cap
     let ended = [(&idle.session, &idle.token), (&capped.session, &capped.token)];
@@ -787,11 +778,7 @@ pub async fn the_write_rule_and_the_lookup_rule_agree_at_every_edge(store: Store
     let idle_org = fx.organization_with_idle_timeout("idle", 15).await;
     let idle_member = fx.member(&idle_org, "ada@idle.example").await;
     let capped = fx.tenant("capped").await;
-    fx.store
-        .organizations
-        .update_organization(capped.organization.id, &cap(30), t0(), &[])
-        .await
-        .unwrap();
+    cap(&fx, capped.organization.id, 30).await;
     let plain = fx.tenant("plain").await;
     let expiry = plain.session.times.expires_at;
     assert!(expiry > t0() + minutes(30), "the cap ends the capped sessions before they expire");
