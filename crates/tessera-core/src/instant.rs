@@ -6,10 +6,11 @@
 //! layout, so [`parse`] reads the layout chrono writes for UTC directly and hands anything else
 //! to chrono: it accepts exactly what chrono accepts, with the same result.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer};
 
-/// An RFC 3339 instant, as `DateTime::parse_from_rfc3339` reads it, in UTC.
+/// An instant as chrono's `Deserialize` for `DateTime<Utc>` reads it (RFC 3339 and chrono's own
+/// extensions), in UTC, with a fast path for the layout chrono writes for years 0000–9999.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -23,8 +24,15 @@ use serde::{Deserialize, Deserializer};
 pub fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     match parse_utc_layout(s.as_bytes()) {
         Some(at) => Ok(at),
-        None => DateTime::parse_from_rfc3339(s).map(|at| at.with_timezone(&Utc)),
+        None => chrono_reads(s),
     }
+}
+
+/// What chrono's own `Deserialize` for `DateTime<Utc>` reads: its `FromStr`, which is laxer than
+/// RFC 3339 and reads every instant chrono writes, years before 0 or after 9999 and leap seconds
+/// included (RFC 3339 alone refuses those, so a stored factor chrono wrote would not read back).
+fn chrono_reads(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    s.parse::<DateTime<FixedOffset>>().map(|at| at.with_timezone(&Utc))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`; `None` for anything else (then chrono decides).
@@ -87,8 +95,28 @@ mod tests {
 
     use super::*;
 
-    fn chrono(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
-        DateTime::parse_from_rfc3339(s).map(|at| at.with_timezone(&Utc))
+    /// What `DateTime<Utc>`'s own `Deserialize` reads, the reference.
+    fn chrono(s: &str) -> Option<DateTime<Utc>> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+
+    /// Chrono writes instants that RFC 3339 cannot hold (years outside 0000–9999, leap
+    /// seconds); a factor holding one must read back (found by the `factor_input` fuzz target:
+    /// a reported `last_authenticated_at` of `-026-05-01T08:00:60Z` was accepted, stored, and
+    /// then unreadable).
+    #[test]
+    fn reads_back_every_instant_chrono_writes_outside_rfc_3339() {
+        let leap = NaiveDate::from_ymd_opt(-26, 5, 1)
+            .and_then(|d| d.and_hms_nano_opt(8, 0, 59, 1_000_000_000))
+            .unwrap()
+            .and_utc();
+        let far = NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        for at in [leap, far.and_utc(), DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            let written = serde_json::to_value(at).unwrap();
+            let written = written.as_str().unwrap();
+            assert_eq!(parse(written), Ok(at), "{written}");
+        }
+        assert!(parse("-026-05-01T08:00:60Z").is_ok());
     }
 
     #[test]
@@ -112,7 +140,7 @@ mod tests {
             "",
             "not a time",
         ] {
-            assert_eq!(parse(s).ok(), chrono(s).ok(), "{s}");
+            assert_eq!(parse(s).ok(), chrono(s), "{s}");
         }
     }
 
@@ -121,14 +149,14 @@ mod tests {
         fn agrees_with_chrono_on_every_instant_it_writes(micros in -62_135_596_800_000_000i64..253_402_300_799_999_999i64) {
             let at = DateTime::from_timestamp_micros(micros).unwrap();
             for s in [at.to_rfc3339(), at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true), serde_json::to_value(at).unwrap().as_str().unwrap().to_owned()] {
-                prop_assert_eq!(parse(&s).ok(), chrono(&s).ok());
+                prop_assert_eq!(parse(&s).ok(), chrono(&s));
                 prop_assert_eq!(parse(&s).ok(), Some(at));
             }
         }
 
         #[test]
         fn agrees_with_chrono_on_near_misses(s in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,10})?[Zz]?") {
-            prop_assert_eq!(parse(&s).ok(), chrono(&s).ok());
+            prop_assert_eq!(parse(&s).ok(), chrono(&s));
         }
     }
 }
